@@ -1,0 +1,133 @@
+/**
+ * Published titles in the object store. Layout:
+ *   titles/{id}/{version}/{rendition}.mp4   CMAF track files
+ *   titles/{id}/{version}/timeline.json     the timeline model (the title index)
+ *   titles/{id}/current.json                {version, publishedAt}: written last
+ * A version becomes visible only when current.json names it, so a reader never
+ * sees a half-published title.
+ */
+import type { TitleTimeline } from '../packager/index.js';
+import type { Logger } from '../shared/logger.js';
+import { ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
+import { LruCache } from '../shared/lru-cache.js';
+
+export interface CurrentPointer { version: string; publishedAt: string }
+
+export interface PublishFile { rendition: string; path: string; kind: 'video' | 'audio' }
+
+/** Versions kept per title: the current one and the one before (players may be mid-way through it). */
+const KEEP_VERSIONS = 2;
+const POINTER_TTL_MS = 1000;
+
+export const titleKeys = {
+  prefix: (id: string): string => `titles/${id}/`,
+  versionPrefix: (id: string, version: string): string => `titles/${id}/${version}/`,
+  track: (id: string, version: string, object: string): string => `titles/${id}/${version}/${object}`,
+  timeline: (id: string, version: string): string => `titles/${id}/${version}/timeline.json`,
+  current: (id: string): string => `titles/${id}/current.json`,
+};
+
+export class Catalog {
+  private readonly timelines = new LruCache<string, TitleTimeline>({ maxEntries: 512 });
+  private readonly pointers = new Map<string, { value: CurrentPointer | undefined; at: number }>();
+
+  constructor(
+    readonly store: ObjectStore,
+    private readonly log: Logger,
+  ) {}
+
+  /** Stores the tracks, then the timeline, then the pointer. On failure, removes what it stored. */
+  async publish(timeline: TitleTimeline, files: PublishFile[], signal?: AbortSignal): Promise<void> {
+    const { titleId: id, version } = timeline;
+    try {
+      for (const f of files) {
+        signal?.throwIfAborted();
+        await this.store.putFile(titleKeys.track(id, version, `${f.rendition}.mp4`), f.path, f.kind === 'video' ? 'video/mp4' : 'audio/mp4');
+      }
+      signal?.throwIfAborted();
+      const json = Buffer.from(JSON.stringify(timeline));
+      await this.store.put(titleKeys.timeline(id, version), json, json.length, 'application/json');
+      signal?.throwIfAborted();
+      const previous = await this.current(id, true);
+      const pointer: CurrentPointer = { version, publishedAt: timeline.publishedAt };
+      const pj = Buffer.from(JSON.stringify(pointer));
+      await this.store.put(titleKeys.current(id), pj, pj.length, 'application/json');
+      this.pointers.set(id, { value: pointer, at: Date.now() });
+      if (previous) await this.pruneVersions(id, [version, previous.version]);
+    } catch (err) {
+      await this.store.deletePrefix(titleKeys.versionPrefix(id, version)).catch((e: unknown) => this.log.error({ err: e, id, version }, 'cleanup of a failed publish failed'));
+      throw err;
+    }
+  }
+
+  private async pruneVersions(id: string, keep: string[]): Promise<void> {
+    const versions = new Set<string>();
+    for await (const o of this.store.list(titleKeys.prefix(id))) {
+      const rest = o.key.slice(titleKeys.prefix(id).length);
+      if (rest.includes('/')) versions.add(rest.split('/')[0]);
+    }
+    const stale = [...versions].filter((v) => !keep.includes(v)).sort();
+    for (const v of stale.slice(0, Math.max(0, versions.size - KEEP_VERSIONS))) {
+      await this.store.deletePrefix(titleKeys.versionPrefix(id, v));
+      this.log.info({ id, version: v }, 'pruned old title version');
+    }
+  }
+
+  async current(id: string, fresh = false): Promise<CurrentPointer | undefined> {
+    const cached = this.pointers.get(id);
+    if (!fresh && cached && Date.now() - cached.at < POINTER_TTL_MS) return cached.value;
+    let value: CurrentPointer | undefined;
+    try {
+      value = JSON.parse((await this.store.getBuffer(titleKeys.current(id))).toString('utf8')) as CurrentPointer;
+    } catch (err) {
+      if (!(err instanceof ObjectNotFoundError)) throw err;
+    }
+    this.pointers.set(id, { value, at: Date.now() });
+    return value;
+  }
+
+  /** Timelines are immutable per version, so they are cached without expiry (bounded LRU). */
+  async timeline(id: string, version: string): Promise<TitleTimeline | undefined> {
+    const k = `${id}/${version}`;
+    const hit = this.timelines.get(k);
+    if (hit) return hit;
+    try {
+      const t = JSON.parse((await this.store.getBuffer(titleKeys.timeline(id, version))).toString('utf8')) as TitleTimeline;
+      this.timelines.set(k, t);
+      return t;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async currentTimeline(id: string): Promise<TitleTimeline | undefined> {
+    const p = await this.current(id);
+    return p ? this.timeline(id, p.version) : undefined;
+  }
+
+  async listIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const o of this.store.list('titles/')) {
+      const m = /^titles\/([^/]+)\/current\.json$/.exec(o.key);
+      if (m) ids.push(m[1]);
+    }
+    return ids;
+  }
+
+  /** Removes the pointer first (the title disappears at once), then the objects. */
+  async delete(id: string): Promise<boolean> {
+    const existed = (await this.current(id, true)) !== undefined;
+    await this.store.delete(titleKeys.current(id));
+    this.pointers.set(id, { value: undefined, at: Date.now() });
+    await this.store.deletePrefix(titleKeys.prefix(id));
+    for (const k of this.timelines.keys()) if (k.startsWith(`${id}/`)) this.timelines.delete(k);
+    return existed;
+  }
+
+  async deleteVersion(id: string, version: string): Promise<void> {
+    const cur = await this.current(id, true);
+    if (cur?.version === version) return;
+    await this.store.deletePrefix(titleKeys.versionPrefix(id, version));
+  }
+}

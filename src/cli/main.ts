@@ -1,0 +1,172 @@
+/** The `cascade` command line. User-facing output goes to stdout/stderr here and only here. */
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, loadClientConfig, loadConfig } from '../config.js';
+import { createServer, type Server } from '../server.js';
+import { ApiClient, ApiError } from './client.js';
+import { ProgressReporter } from './progress.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `usage: cascade <command> [options]
+
+  serve   [--port 8080] [--host 127.0.0.1] [--data ./data] [--storage file://<dir>|s3://<bucket>/<prefix>] [--config file.json]
+  demo    [--port 8080] [--data ./data]
+  ingest  <file> --title <id> [--ladder <name|file.json>] [--server http://127.0.0.1:8080]
+  live    create <id> [--low-latency] [--dvr <seconds>] | ls | rm <id>      (not implemented yet)
+  push    plan|run|schedule ...                                              (not implemented yet)
+
+Every command accepts --json.`;
+
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const err = (s: string): void => void process.stderr.write(`${s}\n`);
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'demo':
+        return await demo(rest);
+      case 'ingest':
+        return await ingest(rest);
+      case 'live':
+      case 'push':
+        return notYet(command, rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return command ? 0 : 2;
+      default:
+        err(`cascade: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof ApiError) {
+      const json = rest.includes('--json');
+      if (json) out(JSON.stringify({ error: { code: e instanceof ApiError ? e.code : 'INVALID_CONFIG', message: e.message } }));
+      else err(`cascade ${command}: ${e instanceof ApiError ? `${e.code}: ` : ''}${e.message}`);
+      return e instanceof ApiError && e.status === 0 ? 3 : 1;
+    }
+    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      err(`cascade ${command}: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function notYet(command: string, rest: string[]): number {
+  const msg = `'cascade ${command}' is not implemented in this version of Cascade (live channels and pre-positioning are later milestones)`;
+  if (rest.includes('--json')) out(JSON.stringify({ error: { code: 'NOT_IMPLEMENTED', message: msg } }));
+  else err(`cascade: ${msg}`);
+  return 2;
+}
+
+const serverFlags = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  storage: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+function onSignals(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (sig: string): void => {
+      server.logger.info({ signal: sig }, 'shutting down');
+      void server.close().then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function startServer(values: { port?: string; host?: string; data?: string; storage?: string; config?: string; logLevel?: string }): Promise<{ server: Server; url: string }> {
+  const config = loadConfig({ port: values.port, host: values.host, dataDir: values.data, storage: values.storage, configFile: values.config, logLevel: values.logLevel });
+  const server = await createServer(config);
+  const address = await server.app.listen({ port: config.port, host: config.host });
+  return { server, url: address.replace('[::1]', 'localhost') };
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: serverFlags, allowPositionals: false });
+  const { server, url } = await startServer(values);
+  if (values.json) {
+    out(JSON.stringify({ url, dataDir: server.config.dataDir, storage: server.store.location, apiToken: server.tokenGenerated ? server.apiToken : undefined, tokenFile: `${server.config.dataDir}/api-token` }));
+  } else {
+    out(`Cascade origin listening on ${url}`);
+    out(`storage: ${server.store.location}   data: ${server.config.dataDir}`);
+    if (server.tokenGenerated) out(`API token (generated, saved in ${server.config.dataDir}/api-token): ${server.apiToken}`);
+    else if (!server.config.apiToken) out(`API token: read from ${server.config.dataDir}/api-token`);
+  }
+  return onSignals(server);
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, data: { type: 'string' }, json: { type: 'boolean' }, 'exit-when-ready': { type: 'boolean' } }, allowPositionals: false });
+  // The demo talks to a person: only warnings and errors go to the log.
+  const { server, url } = await startServer({ port: values.port ?? '8080', data: values.data, logLevel: 'warn' });
+  try {
+    const result = await runDemo(server, url, { json: Boolean(values.json), print: out, progress: new ProgressReporter() });
+    if (values.json) out(JSON.stringify(result));
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  if (values['exit-when-ready']) {
+    await server.close();
+    return 0;
+  }
+  if (!values.json) out('\nPress Ctrl-C to stop.');
+  return onSignals(server);
+}
+
+async function ingest(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { title: { type: 'string' }, ladder: { type: 'string' }, server: { type: 'string' }, data: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+  const file = positionals[0];
+  if (!file || !values.title) {
+    err('usage: cascade ingest <file> --title <id> [--ladder <name|file.json>] [--server <url>]');
+    return 2;
+  }
+  const client = loadClientConfig({ server: values.server, dataDir: values.data, token: values.token });
+  if (!client.token) throw new ConfigError('token', `no API token: set CASCADE_API_TOKEN or run from the server's directory (${client.tokenFile})`);
+  let ladder = values.ladder;
+  if (ladder && /\.json$/i.test(ladder)) {
+    try {
+      ladder = JSON.stringify(JSON.parse(await readFile(ladder, 'utf8')));
+    } catch (e) {
+      throw new ConfigError('ladder', `cannot read ladder file ${values.ladder}: ${(e as Error).message}`);
+    }
+  }
+  const api = new ApiClient(client.server, client.token);
+  const progress = new ProgressReporter();
+  const job = await api.upload(values.title, file, { ladder, onBytes: values.json ? undefined : (s, t) => progress.update('upload', t ? s / t : 1) });
+  progress.done();
+  const final = await api.waitJob(job.id, (j) => {
+    if (!values.json) progress.update(j.status === 'queued' ? 'queued' : j.stage, j.progress);
+  });
+  progress.done();
+  if (final.status !== 'succeeded') {
+    if (values.json) out(JSON.stringify({ job: final }));
+    else err(`cascade ingest: job ${final.id} ${final.status}: ${final.error ? `${final.error.code}: ${final.error.message}` : ''}`);
+    return 1;
+  }
+  const title = await api.title(values.title);
+  if (values.json) out(JSON.stringify({ job: final, title }));
+  else {
+    out(`title ${title.id} ready (${title.durationSec}s, ${title.renditions.length} renditions, version ${title.version})`);
+    if (title.playback) {
+      out(`HLS:  ${new URL(title.playback.hls, client.server)}`);
+      out(`DASH: ${new URL(title.playback.dash, client.server)}`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,185 @@
+/**
+ * The one configuration: defaults < config file (--config / CASCADE_CONFIG, JSON)
+ * < environment < command-line flags. Parsed and validated once; every message
+ * names the field. `process.env` is read here and nowhere else.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export type StorageConfig =
+  | { kind: 'file'; dir: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region: string; forcePathStyle: boolean; multipartThresholdBytes: number };
+
+export interface EdgeConfig {
+  name: string;
+  kind: 'http-cache' | 's3';
+  url?: string;
+  bucket?: string;
+  prefix?: string;
+  endpoint?: string;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  storage: StorageConfig;
+  apiToken?: string;
+  ffmpegPath: string;
+  ffprobePath: string;
+  jobConcurrency: number;
+  jobMaxAttempts: number;
+  encodeStallSec: number;
+  maxUploadBytes: number;
+  defaultLadder: string;
+  corsAllowedOrigins: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  edges: EdgeConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`config: ${field}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** What the CLI passes in; every key optional. */
+export type ConfigOverrides = Partial<{
+  host: string;
+  port: number | string;
+  dataDir: string;
+  storage: string;
+  configFile: string;
+  apiToken: string;
+  logLevel: string;
+  jobConcurrency: number | string;
+}>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function int(field: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new ConfigError(field, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function parseStorageUrl(url: string, env: NodeJS.ProcessEnv, field = 'storage'): StorageConfig {
+  const m = /^([a-z0-9]+):\/\/(.*)$/.exec(url);
+  if (!m) throw new ConfigError(field, `expected file://<dir> or s3://<bucket>/<prefix>, got ${JSON.stringify(url)}`);
+  const [, scheme, rest] = m;
+  if (scheme === 'file') {
+    if (!rest) throw new ConfigError(field, 'file:// needs a directory');
+    return { kind: 'file', dir: resolve(rest) };
+  }
+  if (scheme === 's3') {
+    const [bucket, ...prefixParts] = rest.split('/');
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(field, `invalid S3 bucket name ${JSON.stringify(bucket)}`);
+    let prefix = prefixParts.filter(Boolean).join('/');
+    if (prefix) prefix += '/';
+    const endpoint = env.CASCADE_S3_ENDPOINT || undefined;
+    if (endpoint && !/^https?:\/\//.test(endpoint)) throw new ConfigError('CASCADE_S3_ENDPOINT', `must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
+    return {
+      kind: 's3',
+      bucket,
+      prefix,
+      endpoint,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+      forcePathStyle: Boolean(endpoint),
+      multipartThresholdBytes: env.CASCADE_S3_MULTIPART_BYTES ? int('CASCADE_S3_MULTIPART_BYTES', env.CASCADE_S3_MULTIPART_BYTES, 5 * 1024 * 1024, 5 * 1024 ** 3) : 64 * 1024 * 1024,
+    };
+  }
+  throw new ConfigError(field, `unsupported storage scheme ${JSON.stringify(scheme)} (file:// or s3://)`);
+}
+
+function parseEdges(raw: unknown, field: string): EdgeConfig[] {
+  if (raw === undefined) return [];
+  let list = raw;
+  if (typeof raw === 'string') {
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      throw new ConfigError(field, 'is not valid JSON');
+    }
+  }
+  if (!Array.isArray(list)) throw new ConfigError(field, 'must be a JSON array of edges');
+  const names = new Set<string>();
+  return list.map((e, i) => {
+    const f = `${field}[${i}]`;
+    if (!e || typeof e !== 'object') throw new ConfigError(f, 'must be an object');
+    const edge = e as Record<string, unknown>;
+    if (typeof edge.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(edge.name)) throw new ConfigError(`${f}.name`, 'must be a short id');
+    if (names.has(edge.name)) throw new ConfigError(`${f}.name`, `duplicate edge name ${edge.name}`);
+    names.add(edge.name);
+    if (edge.kind === 'http-cache') {
+      if (typeof edge.url !== 'string' || !/^https?:\/\//.test(edge.url)) throw new ConfigError(`${f}.url`, 'an http-cache edge needs an http(s) url');
+      return { name: edge.name, kind: 'http-cache', url: edge.url };
+    }
+    if (edge.kind === 's3') {
+      if (typeof edge.bucket !== 'string' || !edge.bucket) throw new ConfigError(`${f}.bucket`, 'an s3 edge needs a bucket');
+      return { name: edge.name, kind: 's3', bucket: edge.bucket, prefix: typeof edge.prefix === 'string' ? edge.prefix : '', endpoint: typeof edge.endpoint === 'string' ? edge.endpoint : undefined };
+    }
+    throw new ConfigError(`${f}.kind`, 'must be "http-cache" or "s3"');
+  });
+}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const configFile = overrides.configFile ?? env.CASCADE_CONFIG;
+  let file: Record<string, unknown> = {};
+  if (configFile) {
+    try {
+      file = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError('config', `cannot read ${configFile}: ${(err as Error).message}`);
+    }
+    if (!file || typeof file !== 'object' || Array.isArray(file)) throw new ConfigError('config', `${configFile} must hold a JSON object`);
+  }
+  const pick = (key: string, envName?: string): unknown => (overrides as Record<string, unknown>)[key] ?? (envName ? env[envName] : undefined) ?? file[key];
+
+  const dataDir = resolve(String(pick('dataDir', 'CASCADE_DATA') ?? './data'));
+  const storageUrl = String(pick('storage', 'CASCADE_STORAGE') ?? `file://${resolve(dataDir, 'store')}`);
+  const host = String(pick('host', 'CASCADE_HOST') ?? '127.0.0.1');
+  const logLevel = String(pick('logLevel', 'CASCADE_LOG_LEVEL') ?? 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const apiToken = (pick('apiToken', 'CASCADE_API_TOKEN') as string | undefined) || undefined;
+  if (apiToken !== undefined && apiToken.length < 16) throw new ConfigError('apiToken', 'must be at least 16 characters');
+  const cors = String(pick('corsAllowedOrigins', 'CASCADE_CORS_ORIGINS') ?? '*');
+
+  return {
+    host,
+    port: int('port', pick('port', 'CASCADE_PORT') ?? 8080, 0, 65535),
+    dataDir,
+    storage: parseStorageUrl(storageUrl, env),
+    apiToken,
+    ffmpegPath: String(env.CASCADE_FFMPEG || file.ffmpegPath || 'ffmpeg'),
+    ffprobePath: String(env.CASCADE_FFPROBE || file.ffprobePath || 'ffprobe'),
+    jobConcurrency: int('jobConcurrency', pick('jobConcurrency', 'CASCADE_JOB_CONCURRENCY') ?? 1, 1, 64),
+    jobMaxAttempts: int('jobMaxAttempts', pick('jobMaxAttempts', 'CASCADE_JOB_MAX_ATTEMPTS') ?? 2, 1, 10),
+    encodeStallSec: int('encodeStallSec', pick('encodeStallSec', 'CASCADE_ENCODE_STALL_SEC') ?? 60, 1, 3600),
+    maxUploadBytes: int('maxUploadBytes', pick('maxUploadBytes', 'CASCADE_MAX_UPLOAD_BYTES') ?? 20 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    defaultLadder: String(pick('defaultLadder', 'CASCADE_LADDER') ?? 'standard'),
+    corsAllowedOrigins: cors.split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: logLevel as Config['logLevel'],
+    edges: parseEdges(pick('edges', 'CASCADE_EDGES'), 'edges'),
+  };
+}
+
+/** Settings of the CLI's client commands (ingest, live, push): which server, which token. */
+export function loadClientConfig(flags: { server?: string; dataDir?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): { server: string; token?: string; tokenFile: string } {
+  const server = flags.server ?? env.CASCADE_SERVER ?? 'http://127.0.0.1:8080';
+  if (!/^https?:\/\//.test(server)) throw new ConfigError('server', `must be an http(s) URL, got ${JSON.stringify(server)}`);
+  const dataDir = resolve(flags.dataDir ?? env.CASCADE_DATA ?? './data');
+  let token = flags.token ?? env.CASCADE_API_TOKEN;
+  const tokenFile = resolve(dataDir, 'api-token');
+  if (!token) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim() || undefined;
+    } catch {
+      token = undefined;
+    }
+  }
+  return { server, token, tokenFile };
+}

@@ -1,0 +1,91 @@
+/** Builds the fastify app from its dependencies; no I/O of its own, so tests use inject(). */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Catalog } from '../catalog/catalog.js';
+import type { IngestService } from '../ingest/index.js';
+import { CascadeError, createError, ERROR_CODES } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
+import { makeBearerCheck } from './auth.js';
+import { cacheControl, errorCacheKind } from './cache-policy.js';
+import { registerCors } from './cors.js';
+import { Metrics } from './metrics.js';
+import { registerApiRoutes } from './routes/api.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerPlaybackRoutes } from './routes/playback.js';
+
+export interface AppDeps {
+  logger: Logger;
+  catalog: Catalog;
+  store: ObjectStore;
+  ingest: IngestService;
+  apiToken: string;
+  corsAllowedOrigins: string[];
+  now?: () => Date;
+}
+
+function routeKind(url: string): string {
+  if (url.startsWith('/api/')) return 'api';
+  if (/\.m3u8(\?|$)/.test(url)) return 'hls-playlist';
+  if (/\.mpd(\?|$)/.test(url)) return 'dash-mpd';
+  if (/\/init\.mp4(\?|$)/.test(url)) return 'init';
+  if (/\.m4s(\?|$)/.test(url)) return 'segment';
+  return 'other';
+}
+
+export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    // Per-request lines are off: /metrics counts requests and errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    // Keep-alive longer than typical CDN/LB idle timeouts so they close first.
+    keepAliveTimeout: 65_000,
+    // Ids are validated in handlers; a 2 KiB cap keeps hostile URLs cheap.
+    routerOptions: { maxParamLength: 256 },
+    bodyLimit: 1024 * 1024,
+  });
+  const metrics = new Metrics();
+  const now = deps.now ?? (() => new Date());
+
+  app.addHook('onResponse', async (req, reply) => {
+    const len = Number(reply.getHeader('content-length') ?? 0);
+    metrics.request(routeKind(req.url), reply.statusCode, len);
+    if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
+  });
+
+  app.setErrorHandler(async (err, req, reply) => {
+    let e: CascadeError;
+    if (err instanceof CascadeError) e = err;
+    else if (err instanceof ObjectNotFoundError) e = createError('NOT_FOUND', 'no such object');
+    else if (err instanceof InvalidKeyError) e = createError('NOT_FOUND', 'no such object');
+    else if ((err as { validation?: unknown }).validation || (err as { statusCode?: number }).statusCode === 400) e = createError('INVALID_REQUEST', (err as Error).message);
+    else if ((err as { statusCode?: number }).statusCode === 413) e = createError('UPLOAD_TOO_LARGE', (err as Error).message);
+    else if ((err as { statusCode?: number }).statusCode === 415) e = createError('INVALID_REQUEST', (err as Error).message);
+    else {
+      req.log.error({ err }, 'unhandled error');
+      e = createError('INTERNAL', 'internal error');
+    }
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy();
+      return;
+    }
+    return reply
+      .code(e.status)
+      .header('Cache-Control', reply.getHeader('cache-control') === cacheControl('api') ? cacheControl('api') : cacheControl(errorCacheKind(e.status)))
+      .type('application/json; charset=utf-8')
+      .send({ error: e.toJSON() });
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    const e = createError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}`);
+    return reply.code(404).header('Cache-Control', cacheControl('error-not-found')).send({ error: e.toJSON() });
+  });
+
+  registerCors(app, deps.corsAllowedOrigins);
+  registerOpsRoutes(app, { metrics, healthy: async () => true, now });
+  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store });
+  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken) });
+  return { app, metrics };
+}
+
+export { ERROR_CODES };

@@ -1,0 +1,27 @@
+/** Prometheus text exposition for the counters we keep. */
+export class Metrics {
+  private readonly requests = new Map<string, number>();
+  private bytesOut = 0;
+  private readonly gauges = new Map<string, () => number>();
+
+  request(routeKind: string, status: number, bytes: number): void {
+    const k = `${routeKind}|${status}`;
+    this.requests.set(k, (this.requests.get(k) ?? 0) + 1);
+    if (Number.isFinite(bytes)) this.bytesOut += bytes;
+  }
+
+  gauge(name: string, fn: () => number): void {
+    this.gauges.set(name, fn);
+  }
+
+  render(): string {
+    const lines = ['# HELP cascade_http_requests_total HTTP requests by route kind and status', '# TYPE cascade_http_requests_total counter'];
+    for (const [k, n] of [...this.requests.entries()].sort()) {
+      const [kind, status] = k.split('|');
+      lines.push(`cascade_http_requests_total{route="${kind}",status="${status}"} ${n}`);
+    }
+    lines.push('# HELP cascade_http_response_bytes_total Bytes sent in response bodies (by Content-Length)', '# TYPE cascade_http_response_bytes_total counter', `cascade_http_response_bytes_total ${this.bytesOut}`);
+    for (const [name, fn] of this.gauges) lines.push(`# TYPE ${name} gauge`, `${name} ${fn()}`);
+    return lines.join('\n') + '\n';
+  }
+}

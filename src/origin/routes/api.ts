@@ -1,0 +1,120 @@
+/** Admin API (INTERFACE.md): titles and jobs. Bearer-token protected. */
+import type { FastifyInstance } from 'fastify';
+import type { Catalog } from '../../catalog/catalog.js';
+import type { IngestService, Job } from '../../ingest/index.js';
+import { createError } from '../../shared/errors.js';
+import { validateId } from '../../shared/ids.js';
+import { cacheControl } from '../cache-policy.js';
+import { playbackUrls } from './playback.js';
+
+export interface ApiDeps { catalog: Catalog; ingest: IngestService; checkAuth: (req: import('fastify').FastifyRequest) => Promise<void> }
+
+export interface TitleView {
+  id: string;
+  status: 'processing' | 'ready' | 'failed';
+  version?: string;
+  durationSec: number;
+  renditions: Array<{ id: string; kind: 'video' | 'audio'; codecs: string; bandwidth: number; averageBandwidth: number; width?: number; height?: number; frameRate?: number; channels?: number; sampleRate?: number }>;
+  playback: { hls: string; dash: string } | null;
+  publishedAt?: string;
+  /** The newest job of the title, when one is queued or running or the last one failed. */
+  job?: Job;
+  error?: { code: string; message: string };
+}
+
+async function titleView(deps: ApiDeps, id: string): Promise<TitleView | undefined> {
+  const timeline = await deps.catalog.currentTimeline(id);
+  const jobs = deps.ingest.jobsOfTitle(id);
+  const latest = jobs[jobs.length - 1];
+  const active = jobs.find((j) => j.status === 'queued' || j.status === 'running');
+  if (timeline) {
+    return {
+      id,
+      status: 'ready',
+      version: timeline.version,
+      durationSec: timeline.durationSec,
+      renditions: timeline.renditions.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        codecs: r.codecs,
+        bandwidth: r.bandwidth.peak,
+        averageBandwidth: r.bandwidth.average,
+        ...(r.width !== undefined ? { width: r.width, height: r.height } : {}),
+        ...(r.frameRate ? { frameRate: Math.round((r.frameRate[0] / r.frameRate[1]) * 1000) / 1000 } : {}),
+        ...(r.channels !== undefined ? { channels: r.channels, sampleRate: r.sampleRate } : {}),
+      })),
+      playback: playbackUrls(id, timeline.version),
+      publishedAt: timeline.publishedAt,
+      ...(active ? { job: active } : {}),
+    };
+  }
+  if (!latest) return undefined;
+  if (active) return { id, status: 'processing', durationSec: 0, renditions: [], playback: null, job: active };
+  return { id, status: 'failed', durationSec: 0, renditions: [], playback: null, job: latest, error: latest.error ?? { code: 'JOB_CANCELED', message: 'the last job was canceled' } };
+}
+
+export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.register(async (api) => {
+    api.addHook('onRequest', async (req, reply) => {
+      reply.header('Cache-Control', cacheControl('api'));
+      await deps.checkAuth(req);
+    });
+
+    // The master arrives as the raw body, streamed to disk: no parser may buffer it.
+    api.register(async (upload) => {
+      upload.removeAllContentTypeParsers();
+      upload.addContentTypeParser('*', (_req, _payload, done) => done(null));
+      upload.put<{ Params: { id: string }; Querystring: { ladder?: string } }>('/api/v1/titles/:id/source', async (req, reply) => {
+        validateId(req.params.id, 'title id');
+        const len = req.headers['content-length'];
+        const job = await deps.ingest.submitUpload(req.params.id, req.raw, {
+          contentLength: len !== undefined ? Number(len) : undefined,
+          ladder: req.query.ladder ?? (req.headers['x-cascade-ladder'] as string | undefined),
+        });
+        return reply.code(202).header('Location', `/api/v1/jobs/${job.id}`).send({ job });
+      });
+    });
+
+    api.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => {
+      const job = deps.ingest.get(req.params.id);
+      if (!job) throw createError('JOB_NOT_FOUND', `no job ${req.params.id}`);
+      return job;
+    });
+    api.get('/api/v1/jobs', async () => ({ jobs: deps.ingest.list() }));
+    api.delete<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req) => {
+      if (!deps.ingest.get(req.params.id)) throw createError('JOB_NOT_FOUND', `no job ${req.params.id}`);
+      return deps.ingest.cancel(req.params.id);
+    });
+
+    api.get<{ Params: { id: string } }>('/api/v1/titles/:id', async (req) => {
+      validateId(req.params.id, 'title id');
+      const view = await titleView(deps, req.params.id);
+      if (!view) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
+      return view;
+    });
+    api.get('/api/v1/titles', async () => {
+      const ids = new Set([...(await deps.catalog.listIds()), ...deps.ingest.list().map((j) => j.titleId)]);
+      const titles = [];
+      for (const id of [...ids].sort()) {
+        const v = await titleView(deps, id);
+        if (v) titles.push(v);
+      }
+      return { titles };
+    });
+    api.delete<{ Params: { id: string } }>('/api/v1/titles/:id', async (req, reply) => {
+      validateId(req.params.id, 'title id');
+      const known = (await titleView(deps, req.params.id)) !== undefined;
+      if (!known) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
+      await deps.ingest.forgetTitle(req.params.id);
+      await deps.catalog.delete(req.params.id);
+      return reply.code(204).send();
+    });
+
+    // Live channels and pushes are later issues; answer clearly instead of 404.
+    for (const path of ['/api/v1/channels', '/api/v1/channels/:id', '/api/v1/pushes', '/api/v1/pushes/:id']) {
+      api.all(path, async () => {
+        throw createError('NOT_IMPLEMENTED', `${path.split('/')[3]} are not implemented in this version of Cascade`);
+      });
+    }
+  });
+}

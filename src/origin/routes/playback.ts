@@ -1,0 +1,140 @@
+/**
+ * Playback routes. Manifests are rendered just in time from the title timeline
+ * (and cached per version); init and media segments are byte ranges of the
+ * stored CMAF track files, streamed from storage.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  playbackPaths,
+  renderVodMediaPlaylist,
+  renderVodMpd,
+  renderVodMultivariant,
+  type Rendition,
+  type TitleTimeline,
+} from '../../packager/index.js';
+import type { Catalog } from '../../catalog/catalog.js';
+import { titleKeys } from '../../catalog/catalog.js';
+import { createError } from '../../shared/errors.js';
+import { isValidId } from '../../shared/ids.js';
+import { LruCache } from '../../shared/lru-cache.js';
+import { cacheControl, type CacheKind } from '../cache-policy.js';
+import { notModified, parseRange } from '../send-range.js';
+import type { ObjectStore } from '../../storage/index.js';
+
+export const CONTENT_TYPES = {
+  m3u8: 'application/vnd.apple.mpegurl',
+  mpd: 'application/dash+xml',
+  video: 'video/mp4',
+  audio: 'audio/mp4',
+} as const;
+
+export interface PlaybackDeps { catalog: Catalog; store: ObjectStore }
+
+interface VersionParams { title: string; version: string }
+interface RenditionParams extends VersionParams { rendition: string }
+interface SegmentParams extends RenditionParams { segment: string }
+
+/** Public playback URLs of a title version (origin-relative). */
+export function playbackUrls(titleId: string, version: string): { hls: string; dash: string } {
+  return { hls: `/vod/${titleId}/${version}/${playbackPaths.multivariant}`, dash: `/vod/${titleId}/${version}/${playbackPaths.mpd}` };
+}
+
+export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps): void {
+  const rendered = new LruCache<string, string>({ maxEntries: 2048, maxSize: 64 * 1024 * 1024, sizeOf: (s) => s.length });
+
+  const timelineOf = async (p: VersionParams): Promise<TitleTimeline> => {
+    if (!isValidId(p.title) || !isValidId(p.version)) throw createError('TITLE_NOT_FOUND', 'no such title');
+    const t = await deps.catalog.timeline(p.title, p.version);
+    if (!t) throw createError('TITLE_NOT_FOUND', `no title ${p.title} version ${p.version}`);
+    return t;
+  };
+
+  const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: () => string | undefined): FastifyReply => {
+    const cacheKey = `${t.titleId}/${t.version}/${key}`;
+    let text = rendered.get(cacheKey);
+    if (text === undefined) {
+      text = render();
+      if (text === undefined) throw createError('RENDITION_NOT_FOUND');
+      rendered.set(cacheKey, text);
+    }
+    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
+    const lastModified = new Date(t.publishedAt);
+    reply.header('Cache-Control', cacheControl(kind)).header('ETag', etag).header('Last-Modified', lastModified.toUTCString());
+    if (notModified(req.headers, etag, lastModified)) return reply.code(304).send();
+    return reply.type(type).send(text);
+  };
+
+  app.get<{ Params: VersionParams }>('/vod/:title/:version/master.m3u8', async (req, reply) => {
+    const t = await timelineOf(req.params);
+    return sendText(req, reply, t, 'master.m3u8', 'vod-multivariant', CONTENT_TYPES.m3u8, () => renderVodMultivariant(t));
+  });
+
+  app.get<{ Params: VersionParams }>('/vod/:title/:version/manifest.mpd', async (req, reply) => {
+    const t = await timelineOf(req.params);
+    return sendText(req, reply, t, 'manifest.mpd', 'vod-mpd', CONTENT_TYPES.mpd, () => renderVodMpd(t));
+  });
+
+  app.get<{ Params: RenditionParams }>('/vod/:title/:version/:rendition/media.m3u8', async (req, reply) => {
+    const t = await timelineOf(req.params);
+    return sendText(req, reply, t, `${req.params.rendition}/media.m3u8`, 'vod-media-playlist', CONTENT_TYPES.m3u8, () => renderVodMediaPlaylist(t, req.params.rendition));
+  });
+
+  const renditionOf = (t: TitleTimeline, id: string): Rendition => {
+    const r = t.renditions.find((x) => x.id === id);
+    if (!r) throw createError('RENDITION_NOT_FOUND', `no rendition ${id} in ${t.titleId}/${t.version}`);
+    return r;
+  };
+
+  /** Streams [offset, offset+size) of a track file as its own object, honouring Range and conditionals. */
+  const sendSlice = async (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, r: Rendition, name: string, slice: { offset: number; size: number }, kind: CacheKind): Promise<FastifyReply> => {
+    const etag = `"${t.version}-${r.id}-${name}-${slice.size}"`;
+    const lastModified = new Date(t.publishedAt);
+    reply
+      .header('Cache-Control', cacheControl(kind))
+      .header('ETag', etag)
+      .header('Last-Modified', lastModified.toUTCString())
+      .header('Accept-Ranges', 'bytes')
+      .type(r.kind === 'video' ? CONTENT_TYPES.video : CONTENT_TYPES.audio);
+    if (notModified(req.headers, etag, lastModified)) return reply.code(304).send();
+    const range = parseRange(req.headers.range, slice.size);
+    if (range.kind === 'unsatisfiable') {
+      reply.header('Content-Range', `bytes */${slice.size}`);
+      throw createError('INVALID_RANGE', `range ${req.headers.range} is outside the ${slice.size}-byte object`);
+    }
+    const start = range.kind === 'partial' ? range.start : 0;
+    const end = range.kind === 'partial' ? range.end : slice.size - 1;
+    if (range.kind === 'partial') reply.code(206).header('Content-Range', `bytes ${start}-${end}/${slice.size}`);
+    reply.header('Content-Length', end - start + 1);
+    if (req.method === 'HEAD') return reply.send();
+    const obj = await deps.store.get(titleKeys.track(t.titleId, t.version, r.object), { start: slice.offset + start, end: slice.offset + end });
+    return reply.send(obj.body);
+  };
+
+  app.get<{ Params: RenditionParams }>('/vod/:title/:version/:rendition/init.mp4', async (req, reply) => {
+    const t = await timelineOf(req.params);
+    const r = renditionOf(t, req.params.rendition);
+    return sendSlice(req, reply, t, r, 'init', r.init, 'init-segment');
+  });
+
+  app.get<{ Params: SegmentParams }>('/vod/:title/:version/:rendition/:segment', async (req, reply) => {
+    const m = /^(\d{1,9})\.m4s$/.exec(req.params.segment);
+    if (!m) throw createError('NOT_FOUND', `no such object ${req.params.segment}`);
+    const t = await timelineOf(req.params);
+    const r = renditionOf(t, req.params.rendition);
+    const n = Number(m[1]);
+    const first = r.segments[0]?.number ?? 1;
+    const seg = r.segments[n - first];
+    if (!seg || seg.number !== n) throw createError('SEGMENT_NOT_FOUND', `rendition ${r.id} has segments ${first}..${first + r.segments.length - 1}`);
+    return sendSlice(req, reply, t, r, `${n}`, seg, 'media-segment');
+  });
+
+  // Unversioned URLs follow the current version (short-lived redirect).
+  for (const file of [playbackPaths.multivariant, playbackPaths.mpd]) {
+    app.get<{ Params: { title: string } }>(`/vod/:title/${file}`, async (req, reply) => {
+      if (!isValidId(req.params.title)) throw createError('TITLE_NOT_FOUND');
+      const cur = await deps.catalog.current(req.params.title);
+      if (!cur) throw createError('TITLE_NOT_FOUND', `no title ${req.params.title}`);
+      return reply.header('Cache-Control', cacheControl('current-version-redirect')).redirect(`/vod/${req.params.title}/${cur.version}/${file}`, 302);
+    });
+  }
+}

@@ -1,0 +1,112 @@
+/** Typed MPD model (ISO/IEC 23009-1 §5.3) and its mapping to XML. */
+import { el, isoDuration, serializeXml, type XmlElement } from './xml.js';
+
+export interface TimelineEntry { t?: number; d: number; r?: number }
+
+export interface SegmentTemplate {
+  timescale: number;
+  initialization: string;
+  media: string;
+  startNumber: number;
+  presentationTimeOffset?: number;
+  /** §5.3.9.6 SegmentTimeline */
+  timeline: TimelineEntry[];
+}
+
+export interface Representation {
+  id: string;
+  bandwidth: number;
+  codecs: string;
+  width?: number;
+  height?: number;
+  frameRate?: string;
+  sar?: string;
+  audioSamplingRate?: number;
+  audioChannels?: number;
+  segmentTemplate?: SegmentTemplate;
+}
+
+export interface AdaptationSet {
+  id: number;
+  contentType: 'video' | 'audio';
+  mimeType: string;
+  lang?: string;
+  segmentAlignment: boolean;
+  startWithSAP: number;
+  maxWidth?: number;
+  maxHeight?: number;
+  maxFrameRate?: string;
+  par?: string;
+  segmentTemplate?: SegmentTemplate;
+  representations: Representation[];
+}
+
+export interface Mpd {
+  type: 'static' | 'dynamic';
+  profiles: string[];
+  minBufferTimeSec: number;
+  mediaPresentationDurationSec?: number;
+  periods: Array<{ id: string; startSec: number; adaptationSets: AdaptationSet[] }>;
+}
+
+function templateXml(t: SegmentTemplate): XmlElement {
+  return el(
+    'SegmentTemplate',
+    { timescale: t.timescale, presentationTimeOffset: t.presentationTimeOffset, initialization: t.initialization, media: t.media, startNumber: t.startNumber },
+    [el('SegmentTimeline', undefined, t.timeline.map((s) => el('S', { t: s.t, d: s.d, r: s.r })))],
+  );
+}
+
+export function mpdToXml(m: Mpd): string {
+  const root = el(
+    'MPD',
+    {
+      xmlns: 'urn:mpeg:dash:schema:mpd:2011',
+      'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+      'xsi:schemaLocation': 'urn:mpeg:dash:schema:mpd:2011 DASH-MPD.xsd',
+      type: m.type,
+      profiles: m.profiles.join(','),
+      minBufferTime: isoDuration(m.minBufferTimeSec),
+      mediaPresentationDuration: m.mediaPresentationDurationSec !== undefined ? isoDuration(m.mediaPresentationDurationSec) : undefined,
+    },
+    m.periods.map((p) =>
+      el(
+        'Period',
+        { id: p.id, start: isoDuration(p.startSec) },
+        p.adaptationSets.map((a) =>
+          el(
+            'AdaptationSet',
+            {
+              id: a.id,
+              contentType: a.contentType,
+              mimeType: a.mimeType,
+              lang: a.lang,
+              segmentAlignment: a.segmentAlignment,
+              startWithSAP: a.startWithSAP,
+              maxWidth: a.maxWidth,
+              maxHeight: a.maxHeight,
+              maxFrameRate: a.maxFrameRate,
+              par: a.par,
+            },
+            [
+              a.segmentTemplate && templateXml(a.segmentTemplate),
+              ...a.representations.map((r) =>
+                el(
+                  'Representation',
+                  { id: r.id, bandwidth: r.bandwidth, codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, sar: r.sar, audioSamplingRate: r.audioSamplingRate },
+                  [
+                    r.audioChannels !== undefined
+                      ? el('AudioChannelConfiguration', { schemeIdUri: 'urn:mpeg:mpegB:cicp:ChannelConfiguration', value: r.audioChannels })
+                      : undefined,
+                    r.segmentTemplate && templateXml(r.segmentTemplate),
+                  ],
+                ),
+              ),
+            ],
+          ),
+        ),
+      ),
+    ),
+  );
+  return serializeXml(root);
+}

@@ -1,0 +1,88 @@
+/** Composition root: config → store, catalog, supervisor, ingest, app. Owns startup and orderly shutdown. */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { Catalog } from './catalog/catalog.js';
+import { IngestService } from './ingest/index.js';
+import { buildApp } from './origin/index.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import { writeFileAtomic } from './shared/fs-util.js';
+import { Supervisor } from './shared/supervisor.js';
+import { openStore, type ObjectStore } from './storage/index.js';
+
+export interface Server {
+  app: FastifyInstance;
+  config: Config;
+  store: ObjectStore;
+  catalog: Catalog;
+  ingest: IngestService;
+  supervisor: Supervisor;
+  apiToken: string;
+  /** True when the token was generated (and saved) by this start. */
+  tokenGenerated: boolean;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** The API token: configured, or read from / generated into {dataDir}/api-token (mode 600). */
+async function resolveToken(config: Config): Promise<{ token: string; generated: boolean }> {
+  if (config.apiToken) return { token: config.apiToken, generated: false };
+  const path = join(config.dataDir, 'api-token');
+  try {
+    const t = (await readFile(path, 'utf8')).trim();
+    if (t.length >= 16) return { token: t, generated: false };
+  } catch {
+    // generate below
+  }
+  const token = randomBytes(24).toString('base64url');
+  await writeFileAtomic(path, `${token}\n`);
+  await chmod(path, 0o600);
+  return { token, generated: true };
+}
+
+export async function createServer(config: Config, opts: { logger?: Logger } = {}): Promise<Server> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  await mkdir(config.dataDir, { recursive: true });
+  const { token, generated } = await resolveToken(config);
+  const store = openStore(config.storage);
+  const catalog = new Catalog(store, logger.child({ component: 'catalog' }));
+  const supervisor = new Supervisor(logger.child({ component: 'supervisor' }));
+  const ingest = new IngestService(
+    {
+      dataDir: config.dataDir,
+      ffmpegPath: config.ffmpegPath,
+      ffprobePath: config.ffprobePath,
+      concurrency: config.jobConcurrency,
+      maxAttempts: config.jobMaxAttempts,
+      stallSec: config.encodeStallSec,
+      maxUploadBytes: config.maxUploadBytes,
+      defaultLadder: config.defaultLadder,
+    },
+    catalog,
+    supervisor,
+    logger.child({ component: 'ingest' }),
+  );
+  const { app } = buildApp({ logger, catalog, store, ingest, apiToken: token, corsAllowedOrigins: config.corsAllowedOrigins });
+  await ingest.start();
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    config,
+    store,
+    catalog,
+    ingest,
+    supervisor,
+    apiToken: token,
+    tokenGenerated: generated,
+    logger,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await ingest.close();
+        await supervisor.close();
+        await store.close();
+      })()),
+  };
+}

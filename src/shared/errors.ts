@@ -1,0 +1,57 @@
+/**
+ * The one error registry: stable codes, HTTP statuses and default messages.
+ * docs/api.md lists the same codes; test/unit/errors.test.ts keeps them in sync.
+ */
+export const ERROR_CODES = {
+  UNAUTHORIZED: { status: 401, message: 'missing or invalid API token' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  TITLE_NOT_FOUND: { status: 404, message: 'no such title' },
+  JOB_NOT_FOUND: { status: 404, message: 'no such job' },
+  RENDITION_NOT_FOUND: { status: 404, message: 'no such rendition' },
+  SEGMENT_NOT_FOUND: { status: 404, message: 'no such segment' },
+  INVALID_ID: { status: 400, message: 'ids are 1-128 characters of A-Z a-z 0-9 . _ - and start with a letter or digit' },
+  INVALID_REQUEST: { status: 400, message: 'invalid request' },
+  INVALID_LADDER: { status: 400, message: 'invalid ladder' },
+  INVALID_RANGE: { status: 416, message: 'range not satisfiable' },
+  UPLOAD_TOO_LARGE: { status: 413, message: 'upload exceeds the size limit' },
+  UPLOAD_INCOMPLETE: { status: 400, message: 'upload ended before Content-Length bytes arrived' },
+  JOB_NOT_CANCELABLE: { status: 409, message: 'the job has already ended' },
+  NOT_IMPLEMENTED: { status: 501, message: 'not implemented yet' },
+  STORAGE_ERROR: { status: 502, message: 'storage backend failed' },
+  INSUFFICIENT_STORAGE: { status: 507, message: 'not enough space to store the data' },
+  INTERNAL: { status: 500, message: 'internal error' },
+  // Job failure codes (reported in Job.error, not as HTTP statuses of the job routes).
+  SOURCE_EMPTY: { status: 422, message: 'the uploaded source is empty (0 bytes)' },
+  SOURCE_NOT_MEDIA: { status: 422, message: 'the uploaded source is not a media file ffprobe can read' },
+  SOURCE_NO_STREAMS: { status: 422, message: 'the uploaded source has neither video nor audio' },
+  SOURCE_TRUNCATED: { status: 422, message: 'the uploaded source is truncated or damaged' },
+  SOURCE_UNSUPPORTED: { status: 422, message: 'the uploaded source cannot be processed' },
+  ENCODE_FAILED: { status: 500, message: 'ffmpeg failed' },
+  ENCODE_STALLED: { status: 500, message: 'ffmpeg made no progress and was stopped' },
+  PACKAGE_FAILED: { status: 500, message: 'the encoded tracks could not be packaged' },
+  PUBLISH_FAILED: { status: 502, message: 'storing the title failed' },
+  JOB_INTERRUPTED: { status: 500, message: 'the server stopped while the job ran and the retry budget is spent' },
+  JOB_CANCELED: { status: 409, message: 'the job was canceled' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class CascadeError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? ERROR_CODES[code].message, options);
+    this.name = 'CascadeError';
+    this.status = ERROR_CODES[code].status;
+  }
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export const createError = (code: ErrorCode, message?: string, cause?: unknown): CascadeError => new CascadeError(code, message, { cause });
+
+export const isCascadeError = (e: unknown): e is CascadeError => e instanceof CascadeError;
