@@ -156,7 +156,7 @@ const COMMON_RATES: Array<[number, number]> = [[24000, 1001], [24, 1], [25, 1], 
 /** Snaps a measured (possibly variable) rate to a standard one, halving rates above the ladder's maximum. */
 export function outputFrameRate(src: [number, number], max: number): [number, number] {
   let fps = src[0] / src[1];
-  let snapped: [number, number] | undefined = COMMON_RATES.find(([n, d]) => Math.abs(n / d - fps) / fps < 0.01);
+  let snapped: [number, number] | undefined = COMMON_RATES.filter(([n, d]) => Math.abs(n / d - fps) / fps < 0.01).sort((a, b) => Math.abs(a[0] / a[1] - fps) - Math.abs(b[0] / b[1] - fps))[0];
   if (!snapped) snapped = [Math.max(1, Math.round(fps)), 1];
   fps = snapped[0] / snapped[1];
   while (fps > max + 0.01) {
@@ -170,7 +170,8 @@ export function deriveEncodePlan(source: SourceInfo, ladder: Ladder): EncodePlan
   const plan: EncodePlan = { ladder, video: [], deinterlace: false };
   const v = source.video;
   if (v) {
-    const short = Math.min(v.displayWidth, v.displayHeight);
+    // Rounded down to even: the source-size rung must not upscale by a pixel either.
+    const short = Math.floor(Math.min(v.displayWidth, v.displayHeight) / 2) * 2;
     const portrait = v.displayHeight > v.displayWidth;
     const aspect = v.displayWidth / v.displayHeight;
     // Never upscale: keep rungs at or below the source; a small source gets one rung at its own size.

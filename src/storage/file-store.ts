@@ -3,7 +3,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, opendir, readFile, rename, rm, stat, copyFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
+import { lengthGuard } from './length-guard.js';
 import { pipeline } from 'node:stream/promises';
 import { checkKey, ObjectNotFoundError, type ByteSpan, type ObjectBody, type ObjectInfo, type ObjectStore } from './types.js';
 
@@ -43,17 +44,8 @@ export class FileStore implements ObjectStore {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}${TMP_MARK}${randomBytes(4).toString('hex')}`;
-    let written = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        written += chunk.length;
-        if (written > size) cb(new Error(`body longer than the declared ${size} bytes`));
-        else cb(null, chunk);
-      },
-    });
     try {
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, counter, createWriteStream(tmp));
-      if (written !== size) throw new Error(`body ended after ${written} of ${size} bytes`);
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, lengthGuard(size), createWriteStream(tmp));
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });

@@ -17,7 +17,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { lengthGuard } from './length-guard.js';
 import type { StorageConfig } from '../config.js';
 import { checkKey, ObjectNotFoundError, type ByteSpan, type ObjectBody, type ObjectInfo, type ObjectStore } from './types.js';
 
@@ -76,34 +77,35 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: Readable | Buffer, size: number, contentType?: string): Promise<void> {
     const Key = this.k(key);
-    if (size >= this.config.multipartThresholdBytes && !Buffer.isBuffer(body)) {
-      let seen = 0;
-      const guard = new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          seen += chunk.length;
-          cb(seen > size ? new Error(`body longer than the declared ${size} bytes`) : null, chunk);
-        },
-        flush(cb) {
-          cb(seen !== size ? new Error(`body ended after ${seen} of ${size} bytes`) : null);
-        },
-      });
+    if (Buffer.isBuffer(body)) {
+      if (body.length !== size) throw new Error(`body of ${body.length} bytes, declared ${size}`);
+      await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: body, ContentLength: size, ContentType: contentType }));
+      return;
+    }
+    const guarded = lengthGuard(size);
+    body.on('error', (err) => guarded.destroy(err));
+    body.pipe(guarded);
+    if (size >= this.config.multipartThresholdBytes) {
       const upload = new Upload({
         client: this.client,
-        params: { Bucket: this.config.bucket, Key, Body: body.pipe(guard), ContentType: contentType },
+        params: { Bucket: this.config.bucket, Key, Body: guarded, ContentType: contentType },
         partSize: 16 * 1024 * 1024,
         queueSize: 2,
         leavePartsOnError: false,
       });
-      body.on('error', (err) => guard.destroy(err));
       await upload.done();
       return;
     }
-    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: body, ContentLength: size, ContentType: contentType }));
+    // Below the multipart threshold the body is collected first: a short or failed body then
+    // never reaches the server (some S3 servers store what a broken request carried).
+    const parts: Buffer[] = [];
+    for await (const c of guarded) parts.push(c as Buffer);
+    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: Buffer.concat(parts), ContentLength: size, ContentType: contentType }));
   }
 
   async putFile(key: string, path: string, contentType?: string): Promise<void> {
     const { size } = await stat(path);
-    await this.put(key, size < this.config.multipartThresholdBytes ? await import('node:fs/promises').then((m) => m.readFile(path)) : createReadStream(path), size, contentType);
+    await this.put(key, createReadStream(path), size, contentType);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -1,0 +1,60 @@
+/** A real S3-protocol server (s3rver) in a child process, on a free loopback port. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface S3rver { endpoint: string; bucket: string; dir: string; child: ChildProcess; stop(): Promise<void> }
+
+export const S3RVER_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+export async function startS3rver(bucket = 'cascade-test'): Promise<S3rver> {
+  const dir = await mkdtemp(join(tmpdir(), 's3rver-'));
+  const port = await freePort();
+  const bin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
+  // --openssl-legacy-provider: ListObjectsV2 pagination answers 500 without it on Node 20 (MACHINE-NOTES).
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--configure-bucket', bucket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`s3rver did not start: ${log}`)), 15_000);
+    const on = (d: Buffer): void => {
+      log += d.toString();
+      if (/listening/i.test(log)) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', on);
+    child.stderr!.on('data', on);
+    child.once('exit', (code) => reject(new Error(`s3rver exited ${code}: ${log}`)));
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    dir,
+    child,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await gone;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

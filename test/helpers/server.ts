@@ -1,0 +1,69 @@
+/** Starts a real Cascade server (in-process) on a free port with a temp data dir. */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createServer, type Server } from '../../src/server.js';
+import { createLogger } from '../../src/shared/logger.js';
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+export interface TestServer { server: Server; url: string; dataDir: string; stop(): Promise<void> }
+
+export async function startTestServer(env: Record<string, string> = {}, overrides: Record<string, unknown> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cascade-test-'));
+  const config = loadConfig({ dataDir, port: 0, apiToken: TEST_TOKEN, ...overrides } as never, { ...process.env, CASCADE_LADDER: 'draft', ...env });
+  const server = await createServer(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+  const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    server,
+    url,
+    dataDir,
+    stop: async () => {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(base: string, method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(new URL(path, base), { method, body, headers: { authorization: `Bearer ${TEST_TOKEN}`, ...headers }, duplex: 'half' } as RequestInit);
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+export async function waitJob(base: string, id: string, timeoutMs = 120_000): Promise<any> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const { json } = await api(base, 'GET', `/api/v1/jobs/${id}`);
+    if (['succeeded', 'failed', 'canceled'].includes(json.status)) return json;
+    if (Date.now() > end) throw new Error(`job ${id} did not finish: ${JSON.stringify(json)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Files left in a directory tree (for "nothing left behind" checks). */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
