@@ -162,8 +162,9 @@ export class IngestService {
       throw err;
     }
     this.log.info({ job: id, title: titleId, bytes: received }, 'upload stored, job queued');
+    const accepted = toPublicJob(job);
     this.enqueue(id);
-    return toPublicJob(job);
+    return accepted;
   }
 
   private enqueue(id: string): void {

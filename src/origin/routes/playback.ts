@@ -3,6 +3,7 @@
  * (and cached per version); init and media segments are byte ranges of the
  * stored CMAF track files, streamed from storage.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   playbackPaths,
@@ -105,7 +106,8 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps)
     const end = range.kind === 'partial' ? range.end : slice.size - 1;
     if (range.kind === 'partial') reply.code(206).header('Content-Range', `bytes ${start}-${end}/${slice.size}`);
     reply.header('Content-Length', end - start + 1);
-    if (req.method === 'HEAD') return reply.send();
+    // fastify's HEAD handling keeps our Content-Length only for a stream payload; no storage read.
+    if (req.method === 'HEAD') return reply.send(Readable.from([]));
     const obj = await deps.store.get(titleKeys.track(t.titleId, t.version, r.object), { start: slice.offset + start, end: slice.offset + end });
     return reply.send(obj.body);
   };
