@@ -112,7 +112,6 @@ export class IngestService {
     validateId(titleId, 'title id');
     const ladder: Ladder = resolveLadder(opts.ladder, this.opts.defaultLadder);
     if (opts.contentLength !== undefined && opts.contentLength > this.opts.maxUploadBytes) {
-      body.resume();
       throw createError('UPLOAD_TOO_LARGE', `upload of ${opts.contentLength} bytes exceeds the limit of ${this.opts.maxUploadBytes} bytes`);
     }
     const now = this.now();
@@ -176,9 +175,11 @@ export class IngestService {
     if (persist) await this.jobs.save(job);
   }
 
+  /** Cleans up first, then records the end: whoever sees a terminal status sees nothing left over. */
   private async fail(job: JobRecord, err: CascadeError): Promise<void> {
-    await this.update(job, { status: err.code === 'JOB_CANCELED' ? 'canceled' : 'failed', error: err.toJSON(), pid: undefined });
+    await rm(this.workDir(job.id), { recursive: true, force: true });
     await rm(this.uploadDir(job.id), { recursive: true, force: true });
+    await this.update(job, { status: err.code === 'JOB_CANCELED' ? 'canceled' : 'failed', error: err.toJSON(), pid: undefined });
   }
 
   private async execute(id: string): Promise<void> {
@@ -208,8 +209,9 @@ export class IngestService {
         },
         ac.signal,
       );
-      await this.update(job, { status: 'succeeded', stage: 'done', progress: 1, pid: undefined });
+      await rm(this.workDir(id), { recursive: true, force: true });
       await rm(this.uploadDir(id), { recursive: true, force: true });
+      await this.update(job, { status: 'succeeded', stage: 'done', progress: 1, pid: undefined });
       log.info('job succeeded: title published');
     } catch (raw) {
       if (ac.signal.reason === SHUTDOWN) {

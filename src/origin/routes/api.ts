@@ -67,11 +67,17 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       upload.put<{ Params: { id: string }; Querystring: { ladder?: string } }>('/api/v1/titles/:id/source', async (req, reply) => {
         validateId(req.params.id, 'title id');
         const len = req.headers['content-length'];
-        const job = await deps.ingest.submitUpload(req.params.id, req.raw, {
-          contentLength: len !== undefined ? Number(len) : undefined,
-          ladder: req.query.ladder ?? (req.headers['x-cascade-ladder'] as string | undefined),
-        });
-        return reply.code(202).header('Location', `/api/v1/jobs/${job.id}`).send({ job });
+        try {
+          const job = await deps.ingest.submitUpload(req.params.id, req.raw, {
+            contentLength: len !== undefined ? Number(len) : undefined,
+            ladder: req.query.ladder ?? (req.headers['x-cascade-ladder'] as string | undefined),
+          });
+          return reply.code(202).header('Location', `/api/v1/jobs/${job.id}`).send({ job });
+        } catch (err) {
+          // The rest of a refused body is not read: the connection cannot be reused.
+          if (!req.raw.complete) reply.header('Connection', 'close');
+          throw err;
+        }
       });
     });
 
