@@ -1,0 +1,154 @@
+/**
+ * Job lifecycle under real faults: cancel mid-encode, a stalled ffmpeg (SIGSTOP),
+ * and the server itself killed (SIGKILL) mid-encode and restarted.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeMaster } from '../helpers/media.js';
+import { freePort } from '../helpers/s3rver.js';
+import { api, filesUnder, startTestServer, TEST_TOKEN, waitJob } from '../helpers/server.js';
+
+let media: string;
+let master: string;
+const root = new URL('../../', import.meta.url).pathname;
+
+beforeAll(async () => {
+  media = await mkdtemp(join(tmpdir(), 'cascade-jobs-'));
+  master = await makeMaster(join(media, 'long.mp4'), { seconds: 40, size: '1280x720' });
+}, 60_000);
+afterAll(async () => rm(media, { recursive: true, force: true }));
+
+async function upload(base: string, title: string, query = '?ladder=standard'): Promise<string> {
+  const { size } = await stat(master);
+  const r = await api(base, 'PUT', `/api/v1/titles/${title}/source${query}`, createReadStream(master) as never, { 'content-length': String(size) });
+  expect(r.status).toBe(202);
+  return r.json.job.id;
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const ffmpegsFor = (dir: string): number[] => {
+  try {
+    return execFileSync('pgrep', ['-f', `ffmpeg.*${dir}`]).toString().trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
+describe('cancel and stall', () => {
+  it('DELETE on a running job kills ffmpeg and leaves nothing', async () => {
+    const t = await startTestServer();
+    try {
+      const id = await upload(t.url, 'cancel-me');
+      await until(async () => ((await api(t.url, 'GET', `/api/v1/jobs/${id}`)).json.progress > 0.05 ? true : undefined));
+      expect(ffmpegsFor(t.dataDir).length).toBe(1);
+      const r = await api(t.url, 'DELETE', `/api/v1/jobs/${id}`);
+      expect(r.status).toBe(200);
+      expect(r.json.status).toBe('canceled');
+      expect(r.json.error.code).toBe('JOB_CANCELED');
+      expect(ffmpegsFor(t.dataDir)).toEqual([]);
+      expect(await filesUnder(join(t.dataDir, 'work'))).toEqual([]);
+      expect(await filesUnder(join(t.dataDir, 'uploads'))).toEqual([]);
+      const objects: string[] = [];
+      for await (const o of t.server.store.list('titles/')) objects.push(o.key);
+      expect(objects).toEqual([]);
+      expect((await api(t.url, 'DELETE', `/api/v1/jobs/${id}`)).json.error.code).toBe('JOB_NOT_CANCELABLE');
+      expect((await api(t.url, 'GET', '/api/v1/titles/cancel-me')).json.status).toBe('failed');
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('a stalled ffmpeg (SIGSTOP) is killed and the job fails with ENCODE_STALLED', async () => {
+    const t = await startTestServer({ CASCADE_ENCODE_STALL_SEC: '2' });
+    try {
+      const id = await upload(t.url, 'stall');
+      const pid = await until(async () => ffmpegsFor(t.dataDir)[0]);
+      await until(async () => ((await api(t.url, 'GET', `/api/v1/jobs/${id}`)).json.stage === 'encoding' ? true : undefined));
+      process.kill(pid, 'SIGSTOP');
+      const job = await waitJob(t.url, id, 20_000);
+      expect(job.status).toBe('failed');
+      expect(job.error.code).toBe('ENCODE_STALLED');
+      expect(ffmpegsFor(t.dataDir)).toEqual([]);
+      expect(await filesUnder(join(t.dataDir, 'work'))).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+});
+
+describe('server killed mid-encode', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGKILL');
+  });
+
+  const serve = async (dataDir: string, port: number): Promise<ChildProcess> => {
+    const c = spawn(process.execPath, [join(root, 'bin/cascade.js'), 'serve', '--port', String(port), '--data', dataDir], {
+      env: { ...process.env, CASCADE_API_TOKEN: TEST_TOKEN, CASCADE_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('listening')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      c.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+    });
+    return c;
+  };
+
+  it('the restarted server kills the orphan ffmpeg, retries the job once and publishes', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cascade-restart-'));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      child = await serve(dataDir, port);
+      const id = await upload(base, 'survivor', '?ladder=fast');
+      await until(async () => ((await api(base, 'GET', `/api/v1/jobs/${id}`)).json.progress > 0.05 ? true : undefined));
+      const orphan = ffmpegsFor(dataDir);
+      expect(orphan.length).toBe(1);
+      child.kill('SIGKILL');
+      await new Promise((r) => child!.once('exit', r));
+      // The fault is real: the encoder outlives its parent.
+      expect(ffmpegsFor(dataDir)).toEqual(orphan);
+
+      child = await serve(dataDir, port);
+      await until(async () => (ffmpegsFor(dataDir).every((p) => !orphan.includes(p)) ? true : undefined), 10_000);
+      const job = await waitJob(base, id, 180_000);
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+      const all = (await api(base, 'GET', '/api/v1/jobs')).json.jobs;
+      expect(all.map((j: any) => j.id)).toEqual([id]);
+      const title = (await api(base, 'GET', '/api/v1/titles/survivor')).json;
+      expect(title.status).toBe('ready');
+      expect((await fetch(new URL(title.playback.hls, base))).status).toBe(200);
+      // Exactly one version was published.
+      expect((await readdir(join(dataDir, 'store/titles/survivor'))).sort()).toEqual(['current.json', title.version].sort());
+      expect(await filesUnder(join(dataDir, 'work'))).toEqual([]);
+      expect(await filesUnder(join(dataDir, 'uploads'))).toEqual([]);
+    } finally {
+      child?.kill('SIGTERM');
+      if (child && child.exitCode === null) await new Promise((r) => child!.once('exit', r));
+      child = undefined;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
