@@ -1,0 +1,108 @@
+/** The CLI as users run it: `cascade serve`, `cascade ingest` (plain-line progress off a TTY), `cascade demo`. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeMaster } from '../helpers/media.js';
+import { freePort } from '../helpers/s3rver.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const bin = join(root, 'bin/cascade.js');
+
+function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d));
+    c.stderr.on('data', (d: Buffer) => (stderr += d));
+    c.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('cascade serve + ingest', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let base: string;
+  let banner = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cascade-cli-'));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data', join(dir, 'data')], { cwd: dir, env: { ...process.env, CASCADE_LOG_LEVEL: 'warn', CASCADE_API_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      server.stdout!.on('data', (d: Buffer) => {
+        banner += d;
+        if (banner.includes('API token')) resolve();
+      });
+      server.once('exit', (c) => reject(new Error(`serve exited ${c}`)));
+    });
+  });
+  afterAll(async () => {
+    server?.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serve generates a token, stores it (mode 600) and prints it', async () => {
+    const token = (await readFile(join(dir, 'data/api-token'), 'utf8')).trim();
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    expect(banner).toContain(token);
+    expect((await import('node:fs')).statSync(join(dir, 'data/api-token')).mode & 0o777).toBe(0o600);
+  });
+
+  it('ingest uploads, reports progress as plain lines, prints playback URLs, exit 0', async () => {
+    const master = await makeMaster(join(dir, 'in.mp4'), { seconds: 6, size: '640x360' });
+    const r = await run(['ingest', master, '--title', 'cli-title', '--server', base, '--ladder', 'draft', '--data', join(dir, 'data')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^upload 100%$/m);
+    expect(r.stderr).toMatch(/^encoding \d+%$/m);
+    expect(r.stdout).toMatch(/title cli-title ready/);
+    const hls = /HLS:\s+(\S+)/.exec(r.stdout)![1];
+    expect((await fetch(hls)).status).toBe(200);
+  }, 60_000);
+
+  it('ingest --json and a ladder file', async () => {
+    const master = await makeMaster(join(dir, 'in2.mp4'), { seconds: 4, size: '640x360' });
+    const ladder = join(dir, 'ladder.json');
+    await writeFile(ladder, JSON.stringify({ base: 'draft', video: [{ height: 240, bitrateKbps: 300 }] }));
+    const r = await run(['ingest', master, '--title', 'cli-json', '--server', base, '--ladder', ladder, '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.title.renditions.map((x: any) => x.id)).toEqual(['240p', 'audio']);
+  }, 60_000);
+
+  it('ingest of a bad file exits non-zero with the reason', async () => {
+    const bad = join(dir, 'bad.mp4');
+    await writeFile(bad, 'not a video');
+    const r = await run(['ingest', bad, '--title', 'cli-bad', '--server', base], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/SOURCE_NOT_MEDIA/);
+  });
+
+  it('usage errors and unreachable servers are clear', async () => {
+    expect((await run(['ingest'])).code).toBe(2);
+    expect((await run(['bogus'])).code).toBe(2);
+    const r = await run(['ingest', bin, '--title', 'x', '--server', 'http://127.0.0.1:1', '--token', 'x'.repeat(20)]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot reach/);
+    const live = await run(['live', 'ls', '--json']);
+    expect(live.code).toBe(2);
+    expect(JSON.parse(live.stdout).error.code).toBe('NOT_IMPLEMENTED');
+  });
+});
+
+it('cascade demo --json --exit-when-ready publishes the sample and prints its URLs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cascade-demo-'));
+  try {
+    const port = await freePort();
+    const r = await run(['demo', '--port', String(port), '--json', '--exit-when-ready'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.playback.hls).toMatch(new RegExp(`^http://127.0.0.1:${port}/vod/sample/v\\w+/master.m3u8$`));
+    expect(out.renditions).toEqual(['720p', '480p', '360p', 'audio']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 120_000);
