@@ -152,7 +152,7 @@ describe('requests that are refused outright', () => {
   it('no token, a wrong token, or a token in the query → 401', async () => {
     const paths = ['/api/v1/titles', '/api/v1/jobs/x', '/api/v1/titles/x'];
     for (const p of paths) {
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TEST_TOKEN}` }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TEST_TOKEN}` }] as Array<Record<string, string>>) {
         const r = await fetch(new URL(p, t.url), { headers });
         expect(r.status, p).toBe(401);
         expect((await r.json()).error.code).toBe('UNAUTHORIZED');
