@@ -15,7 +15,10 @@ export interface CurrentPointer { version: string; publishedAt: string }
 
 export interface PublishFile { rendition: string; path: string; kind: 'video' | 'audio' }
 
-/** Versions kept per title: the current one and the one before (players may be mid-way through it). */
+/**
+ * Versions kept per title: the current one and the one before (players may be mid-way through it).
+ * Pruning is safe because the ingest service never runs two jobs of one title at once.
+ */
 const KEEP_VERSIONS = 2;
 const POINTER_TTL_MS = 1000;
 
@@ -29,7 +32,8 @@ export const titleKeys = {
 
 export class Catalog {
   private readonly timelines = new LruCache<string, TitleTimeline>({ maxEntries: 512 });
-  private readonly pointers = new Map<string, { value: CurrentPointer | undefined; at: number }>();
+  // Bounded: hostile requests for random title ids must not grow memory.
+  private readonly pointers = new LruCache<string, { value: CurrentPointer | undefined; at: number }>({ maxEntries: 10_000 });
 
   constructor(
     readonly store: ObjectStore,

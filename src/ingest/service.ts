@@ -39,6 +39,7 @@ export class IngestService {
   private readonly queue: PQueue;
   private readonly running = new Map<string, AbortController>();
   private readonly lastPersist = new Map<string, number>();
+  private readonly titleLocks = new Map<string, Promise<void>>();
   private closed = false;
   private readonly now: () => Date;
 
@@ -182,7 +183,25 @@ export class IngestService {
     await this.update(job, { status: err.code === 'JOB_CANCELED' ? 'canceled' : 'failed', error: err.toJSON(), pid: undefined });
   }
 
+  /**
+   * Jobs of one title run one after the other, in submission order: versions publish in the order
+   * they were uploaded, and pruning old versions never races another job's upload.
+   */
   private async execute(id: string): Promise<void> {
+    const titleId = this.jobs.get(id)?.titleId;
+    if (titleId === undefined) return;
+    const previous = this.titleLocks.get(titleId) ?? Promise.resolve();
+    const run = previous.then(() => this.executeUnlocked(id));
+    const tail = run.catch(() => undefined);
+    this.titleLocks.set(titleId, tail);
+    try {
+      await run;
+    } finally {
+      if (this.titleLocks.get(titleId) === tail) this.titleLocks.delete(titleId);
+    }
+  }
+
+  private async executeUnlocked(id: string): Promise<void> {
     const job = this.jobs.get(id);
     if (!job || job.status !== 'queued' || this.closed) return;
     const ac = new AbortController();
@@ -226,6 +245,7 @@ export class IngestService {
       }
     } finally {
       this.running.delete(id);
+      this.lastPersist.delete(id);
       await rm(this.workDir(id), { recursive: true, force: true });
     }
   }

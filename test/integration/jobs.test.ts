@@ -89,6 +89,26 @@ describe('cancel and stall', () => {
   }, 60_000);
 });
 
+it('uploads of one title run in order even with free workers; versions publish in upload order', async () => {
+  const t = await startTestServer({ CASCADE_JOB_CONCURRENCY: '2' });
+  try {
+    const small = await makeMaster(join(media, 'small.mp4'), { seconds: 4, size: '640x360' });
+    const put = async (): Promise<string> => {
+      const { size } = await stat(small);
+      return (await api(t.url, 'PUT', '/api/v1/titles/twice/source', createReadStream(small) as never, { 'content-length': String(size) })).json.job.id;
+    };
+    const [a, b, c] = [await put(), await put(), await put()];
+    const jobs = [await waitJob(t.url, a), await waitJob(t.url, b), await waitJob(t.url, c)];
+    expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const title = (await api(t.url, 'GET', '/api/v1/titles/twice')).json;
+    expect(title.version).toBe(jobs[2].version);
+    // the current and the previous version are kept, the oldest pruned
+    expect((await readdir(join(t.dataDir, 'store/titles/twice'))).sort()).toEqual(['current.json', jobs[1].version, jobs[2].version].sort());
+  } finally {
+    await t.stop();
+  }
+}, 60_000);
+
 describe('server killed mid-encode', () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
