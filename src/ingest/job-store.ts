@@ -2,7 +2,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ErrorCode } from '../shared/errors.js';
-import { writeFileAtomic } from '../shared/fs-util.js';
+import { TMP_MARK, writeFileAtomic } from '../shared/fs-util.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 export type JobStage = 'queued' | 'probing' | 'encoding' | 'packaging' | 'publishing' | 'done';
@@ -51,7 +51,7 @@ export class JobStore {
     await mkdir(this.dir, { recursive: true });
     for (const name of await readdir(this.dir)) {
       if (!name.endsWith('.json')) {
-        if (name.includes('.tmp-')) await rm(join(this.dir, name), { force: true });
+        if (name.includes(TMP_MARK)) await rm(join(this.dir, name), { force: true });
         continue;
       }
       try {

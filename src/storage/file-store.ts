@@ -1,14 +1,13 @@
 /** Object store on a local directory; puts go to a temp file and are renamed into place. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, opendir, readFile, rename, rm, stat, copyFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { copyFile, open, opendir, readFile, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { replaceAtomically, TMP_MARK } from '../shared/fs-util.js';
 import { Readable } from 'node:stream';
 import { lengthGuard } from './length-guard.js';
 import { pipeline } from 'node:stream/promises';
 import { checkKey, ObjectNotFoundError, type ByteSpan, type ObjectBody, type ObjectInfo, type ObjectStore } from './types.js';
 
-const TMP_MARK = '.cascade-tmp-';
 
 export class FileStore implements ObjectStore {
   readonly kind = 'file' as const;
@@ -41,29 +40,11 @@ export class FileStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable | Buffer, size: number): Promise<void> {
-    const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}${TMP_MARK}${randomBytes(4).toString('hex')}`;
-    try {
-      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, lengthGuard(size), createWriteStream(tmp));
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await replaceAtomically(this.path(key), (tmp) => pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, lengthGuard(size), createWriteStream(tmp)));
   }
 
   async putFile(key: string, src: string): Promise<void> {
-    const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}${TMP_MARK}${randomBytes(4).toString('hex')}`;
-    try {
-      await copyFile(src, tmp);
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await replaceAtomically(this.path(key), (tmp) => copyFile(src, tmp));
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
