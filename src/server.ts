@@ -64,7 +64,8 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     supervisor,
     logger.child({ component: 'ingest' }),
   );
-  const { app } = buildApp({ logger, catalog, store, ingest, apiToken: token, corsAllowedOrigins: config.corsAllowedOrigins });
+  const { app, metrics } = buildApp({ logger, catalog, store, ingest, apiToken: token, corsAllowedOrigins: config.corsAllowedOrigins });
+  metrics.gauge('cascade_child_processes', () => supervisor.running);
   await ingest.start();
   let closing: Promise<void> | undefined;
   return {

@@ -32,6 +32,27 @@ function routeKind(url: string): string {
   return 'other';
 }
 
+/**
+ * Healthy = the object store answers (a HEAD of a key that need not exist), checked at most every
+ * 2 s and given 2 s to answer, so a probe storm never becomes a storage storm.
+ */
+function storageHealth(store: ObjectStore): () => Promise<boolean> {
+  let last = { at: 0, ok: true };
+  let pending: Promise<boolean> | undefined;
+  return async () => {
+    if (Date.now() - last.at < 2000) return last.ok;
+    pending ??= Promise.race([
+      store.head('healthz').then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+    ]).then((ok) => {
+      last = { at: Date.now(), ok };
+      pending = undefined;
+      return ok;
+    });
+    return pending;
+  };
+}
+
 export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
@@ -82,7 +103,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   });
 
   registerCors(app, deps.corsAllowedOrigins);
-  registerOpsRoutes(app, { metrics, healthy: async () => true, now });
+  registerOpsRoutes(app, { metrics, healthy: storageHealth(deps.store), now });
+  metrics.gauge('cascade_jobs_queued', () => deps.ingest.list().filter((j) => j.status === 'queued').length);
+  metrics.gauge('cascade_jobs_running', () => deps.ingest.list().filter((j) => j.status === 'running').length);
   registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store });
   registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken) });
   return { app, metrics };

@@ -49,7 +49,7 @@ export async function startS3rver(bucket = 'cascade-test'): Promise<S3rver> {
     dir,
     child,
     stop: async () => {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
         child.kill('SIGKILL');
         await gone;

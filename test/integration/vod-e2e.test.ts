@@ -184,6 +184,19 @@ describe.each([
     expect(list.titles.map((x: any) => x.id)).toEqual(['movie']);
   });
 
+  it('operational endpoints: healthz, time, metrics', async () => {
+    const h = await fetch(new URL('/healthz', t.url));
+    expect(h.status).toBe(200);
+    expect(await h.json()).toEqual({ status: 'ok' });
+    const time = await fetch(new URL('/time', t.url));
+    expect(time.headers.get('cache-control')).toBe('no-store');
+    expect(Math.abs(Date.parse(await time.text()) - Date.now())).toBeLessThan(5000);
+    const m = await (await fetch(new URL('/metrics', t.url))).text();
+    expect(m).toMatch(/cascade_http_requests_total\{route="segment",status="200"\} \d+/);
+    expect(m).toMatch(/cascade_jobs_running 0/);
+    expect(m).toMatch(/cascade_child_processes 0/);
+  });
+
   it('DELETE removes the title and its objects', async () => {
     expect((await api(t.url, 'DELETE', '/api/v1/titles/movie')).status).toBe(204);
     expect((await api(t.url, 'GET', '/api/v1/titles/movie')).status).toBe(404);
