@@ -33,6 +33,12 @@ export interface Config {
   maxUploadBytes: number;
   defaultLadder: string;
   corsAllowedOrigins: string[];
+  /** Byte budget of the in-memory hot object cache. */
+  hotCacheBytes: number;
+  /** Media slices above this size are streamed, not cached. */
+  hotCacheMaxObjectBytes: number;
+  /** A storage read slower than this fails (all coalesced waiters get STORAGE_TIMEOUT). */
+  storageTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   edges: EdgeConfig[];
 }
@@ -162,6 +168,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     maxUploadBytes: int('maxUploadBytes', pick('maxUploadBytes', 'CASCADE_MAX_UPLOAD_BYTES') ?? 20 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     defaultLadder: String(pick('defaultLadder', 'CASCADE_LADDER') ?? 'standard'),
     corsAllowedOrigins: cors.split(',').map((s) => s.trim()).filter(Boolean),
+    hotCacheBytes: int('hotCacheBytes', pick('hotCacheBytes', 'CASCADE_HOT_CACHE_BYTES') ?? 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    hotCacheMaxObjectBytes: int('hotCacheMaxObjectBytes', pick('hotCacheMaxObjectBytes', 'CASCADE_HOT_CACHE_MAX_OBJECT_BYTES') ?? 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs', 'CASCADE_STORAGE_TIMEOUT_MS') ?? 10_000, 100, 600_000),
     logLevel: logLevel as Config['logLevel'],
     edges: parseEdges(pick('edges', 'CASCADE_EDGES'), 'edges'),
   };

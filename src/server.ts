@@ -64,7 +64,15 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     supervisor,
     logger.child({ component: 'ingest' }),
   );
-  const { app, metrics } = buildApp({ logger, catalog, store, ingest, apiToken: token, corsAllowedOrigins: config.corsAllowedOrigins });
+  const { app, metrics } = buildApp({
+    logger,
+    catalog,
+    store,
+    ingest,
+    apiToken: token,
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
+  });
   metrics.gauge('cascade_child_processes', () => supervisor.running);
   await ingest.start();
   let closing: Promise<void> | undefined;

@@ -10,6 +10,7 @@ import type { TitleTimeline } from '../packager/index.js';
 import type { Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
 import { LruCache } from '../shared/lru-cache.js';
+import { SingleFlight } from '../shared/single-flight.js';
 
 export interface CurrentPointer { version: string; publishedAt: string }
 
@@ -32,6 +33,7 @@ export const titleKeys = {
 
 export class Catalog {
   private readonly timelines = new LruCache<string, TitleTimeline>({ maxEntries: 512 });
+  private readonly timelineFlight = new SingleFlight<string, TitleTimeline | undefined>(10_000);
   // Bounded: hostile requests for random title ids must not grow memory.
   private readonly pointers = new LruCache<string, { value: CurrentPointer | undefined; at: number }>({ maxEntries: 10_000 });
 
@@ -95,14 +97,17 @@ export class Catalog {
     const k = `${id}/${version}`;
     const hit = this.timelines.get(k);
     if (hit) return hit;
-    try {
-      const t = JSON.parse((await this.store.getBuffer(titleKeys.timeline(id, version))).toString('utf8')) as TitleTimeline;
-      this.timelines.set(k, t);
-      return t;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return undefined;
-      throw err;
-    }
+    // A cold manifest stampede reads the index once.
+    return this.timelineFlight.run(k, async () => {
+      try {
+        const t = JSON.parse((await this.store.getBuffer(titleKeys.timeline(id, version))).toString('utf8')) as TitleTimeline;
+        this.timelines.set(k, t);
+        return t;
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) return undefined;
+        throw err;
+      }
+    });
   }
 
   async currentTimeline(id: string): Promise<TitleTimeline | undefined> {

@@ -6,9 +6,11 @@ import { CascadeError, createError, ERROR_CODES } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
 import { makeBearerCheck } from './auth.js';
+import { SingleFlightTimeoutError } from '../shared/single-flight.js';
 import { cacheControl, errorCacheKind } from './cache-policy.js';
 import { registerCors } from './cors.js';
 import { Metrics } from './metrics.js';
+import { HotObjectCache, type HotCacheOptions } from './hot-cache.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerPlaybackRoutes } from './routes/playback.js';
@@ -20,8 +22,11 @@ export interface AppDeps {
   ingest: IngestService;
   apiToken: string;
   corsAllowedOrigins: string[];
+  hotCache?: HotCacheOptions;
   now?: () => Date;
 }
+
+const DEFAULT_HOT_CACHE: HotCacheOptions = { maxBytes: 256 * 1024 * 1024, maxObjectBytes: 16 * 1024 * 1024, loadTimeoutMs: 10_000, negativeTtlMs: 2000 };
 
 function routeKind(url: string): string {
   if (url.startsWith('/api/')) return 'api';
@@ -78,6 +83,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     let e: CascadeError;
     if (err instanceof CascadeError) e = err;
     else if (err instanceof ObjectNotFoundError) e = createError('NOT_FOUND', 'no such object');
+    else if (err instanceof SingleFlightTimeoutError) e = createError('STORAGE_TIMEOUT', err.message);
     else if (err instanceof InvalidKeyError) e = createError('NOT_FOUND', 'no such object');
     else if ((err as { validation?: unknown }).validation || (err as { statusCode?: number }).statusCode === 400) e = createError('INVALID_REQUEST', (err as Error).message);
     else if ((err as { statusCode?: number }).statusCode === 413) e = createError('UPLOAD_TOO_LARGE', (err as Error).message);
@@ -106,7 +112,8 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerOpsRoutes(app, { metrics, healthy: storageHealth(deps.store), now });
   metrics.gauge('cascade_jobs_queued', () => deps.ingest.list().filter((j) => j.status === 'queued').length);
   metrics.gauge('cascade_jobs_running', () => deps.ingest.list().filter((j) => j.status === 'running').length);
-  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store });
+  const hot = new HotObjectCache(deps.store, deps.hotCache ?? DEFAULT_HOT_CACHE, metrics);
+  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot });
   registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken) });
   return { app, metrics };
 }

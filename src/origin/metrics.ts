@@ -10,6 +10,19 @@ export class Metrics {
     if (Number.isFinite(bytes)) this.bytesOut += bytes;
   }
 
+  private readonly counters = new Map<string, { help: string; value: number }>();
+
+  /** A named monotonic counter (created once, shared by name). */
+  counter(name: string, help: string): { inc(n?: number): void; get(): number } {
+    let c = this.counters.get(name);
+    if (!c) {
+      c = { help, value: 0 };
+      this.counters.set(name, c);
+    }
+    const ref = c;
+    return { inc: (n = 1) => void (ref.value += n), get: () => ref.value };
+  }
+
   gauge(name: string, fn: () => number): void {
     this.gauges.set(name, fn);
   }
@@ -21,6 +34,7 @@ export class Metrics {
       lines.push(`cascade_http_requests_total{route="${kind}",status="${status}"} ${n}`);
     }
     lines.push('# HELP cascade_http_response_bytes_total Bytes sent in response bodies (by Content-Length)', '# TYPE cascade_http_response_bytes_total counter', `cascade_http_response_bytes_total ${this.bytesOut}`);
+    for (const [name, c] of this.counters) lines.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`, `${name} ${c.value}`);
     for (const [name, fn] of this.gauges) lines.push(`# TYPE ${name} gauge`, `${name} ${fn()}`);
     return lines.join('\n') + '\n';
   }

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   JOB_NOT_CANCELABLE: { status: 409, message: 'the job has already ended' },
   NOT_IMPLEMENTED: { status: 501, message: 'not implemented yet' },
   STORAGE_ERROR: { status: 502, message: 'storage backend failed' },
+  STORAGE_TIMEOUT: { status: 504, message: 'storage backend did not answer in time' },
   INSUFFICIENT_STORAGE: { status: 507, message: 'not enough space to store the data' },
   INTERNAL: { status: 500, message: 'internal error' },
   // Job failure codes (reported in Job.error, not as HTTP statuses of the job routes).

@@ -39,4 +39,9 @@ export class LruCache<K, V> {
   get size(): number {
     return this.map.size;
   }
+
+  /** Sum of the sizes of the entries held. */
+  get totalSize(): number {
+    return this.total;
+  }
 }

@@ -21,6 +21,7 @@ import { LruCache } from '../../shared/lru-cache.js';
 import { cacheControl, type CacheKind } from '../cache-policy.js';
 import { notModified, parseRange } from '../send-range.js';
 import type { ObjectStore } from '../../storage/index.js';
+import type { HotObjectCache } from '../hot-cache.js';
 
 export const CONTENT_TYPES = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -29,7 +30,7 @@ export const CONTENT_TYPES = {
   audio: 'audio/mp4',
 } as const;
 
-export interface PlaybackDeps { catalog: Catalog; store: ObjectStore }
+export interface PlaybackDeps { catalog: Catalog; store: ObjectStore; hot: HotObjectCache }
 
 interface VersionParams { title: string; version: string }
 interface RenditionParams extends VersionParams { rendition: string }
@@ -108,7 +109,13 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps)
     reply.header('Content-Length', end - start + 1);
     // fastify's HEAD handling keeps our Content-Length only for a stream payload; no storage read.
     if (req.method === 'HEAD') return reply.send(Readable.from([]));
-    const obj = await deps.store.get(titleKeys.track(t.titleId, t.version, r.object), { start: slice.offset + start, end: slice.offset + end });
+    const key = titleKeys.track(t.titleId, t.version, r.object);
+    if (deps.hot.fits(slice.size)) {
+      // The whole object is cached and shared; a Range is cut from memory.
+      const buf = await deps.hot.get(key, slice.offset, slice.size);
+      return reply.send(start === 0 && end === slice.size - 1 ? buf : buf.subarray(start, end + 1));
+    }
+    const obj = await deps.store.get(key, { start: slice.offset + start, end: slice.offset + end });
     return reply.send(obj.body);
   };
 
