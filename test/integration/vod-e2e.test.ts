@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +144,32 @@ describe.each([
     expect(cond.status).toBe(304);
     const ims = await fetch(new URL(title.playback.hls, t.url), { headers: { 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() } });
     expect(ims.status).toBe(304);
+  });
+
+  it('manifests are compressed by Accept-Encoding (br, gzip) with Vary; media never', async () => {
+    const raw = (path: string, enc: string): Promise<{ headers: Record<string, unknown>; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest(new URL(path, t.url), { headers: { 'accept-encoding': enc } }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const plain = await raw(title.playback.dash, 'identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const br = await raw(title.playback.dash, 'gzip, br');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers.vary).toMatch(/Accept-Encoding/);
+    expect(brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    const gz = await raw(title.playback.hls, 'gzip');
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toMatch(/^#EXTM3U/);
+    expect(gz.headers.etag).not.toBe((await raw(title.playback.hls, 'identity')).headers.etag);
+    const seg = await raw(`/vod/movie/${title.version}/720p/1.m4s`, 'gzip, br');
+    expect(seg.headers['content-encoding']).toBeUndefined();
+    expect(seg.body.subarray(4, 8).toString()).toBe('moof');
   });
 
   it('CORS for players on other origins', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CACHE_POLICY, cacheControl } from '../../src/origin/index.js';
 import { errorCacheKind } from '../../src/origin/cache-policy.js';
 import { notModified, parseRange } from '../../src/origin/send-range.js';
+import { negotiateCoding } from '../../src/origin/compression.js';
 import { ERROR_CODES } from '../../src/shared/errors.js';
 import { checkKey } from '../../src/storage/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -50,6 +51,18 @@ describe('range and conditionals', () => {
     expect(notModified({ 'if-modified-since': lm.toUTCString() }, '"b"', lm)).toBe(true);
     expect(notModified({ 'if-modified-since': new Date(lm.getTime() - 5000).toUTCString() }, '"b"', lm)).toBe(false);
   });
+});
+
+describe('content coding negotiation', () => {
+  it.each([
+    [undefined, 'identity'],
+    ['gzip, deflate, br', 'br'],
+    ['gzip', 'gzip'],
+    ['br;q=0, gzip;q=0.5', 'gzip'],
+    ['*', 'br'],
+    ['identity', 'identity'],
+    ['gzip;q=0', 'identity'],
+  ] as const)('%s → %s', (h, want) => expect(negotiateCoding(h)).toBe(want));
 });
 
 describe('error registry', () => {

@@ -20,6 +20,7 @@ import { isValidId } from '../../shared/ids.js';
 import { LruCache } from '../../shared/lru-cache.js';
 import { cacheControl, type CacheKind } from '../cache-policy.js';
 import { notModified, parseRange } from '../send-range.js';
+import { encode, negotiateCoding } from '../compression.js';
 import type { ObjectStore } from '../../storage/index.js';
 import type { HotObjectCache } from '../hot-cache.js';
 
@@ -42,7 +43,8 @@ export function playbackUrls(titleId: string, version: string): { hls: string; d
 }
 
 export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps): void {
-  const rendered = new LruCache<string, string>({ maxEntries: 2048, maxSize: 64 * 1024 * 1024, sizeOf: (s) => s.length });
+  // Rendered manifests per version and content coding.
+  const rendered = new LruCache<string, string | Buffer>({ maxEntries: 4096, maxSize: 64 * 1024 * 1024, sizeOf: (s) => s.length });
 
   const timelineOf = async (p: VersionParams): Promise<TitleTimeline> => {
     if (!isValidId(p.title) || !isValidId(p.version)) throw createError('TITLE_NOT_FOUND', 'no such title');
@@ -52,18 +54,28 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps)
   };
 
   const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: () => string | undefined): FastifyReply => {
-    const cacheKey = `${t.titleId}/${t.version}/${key}`;
-    let text = rendered.get(cacheKey);
-    if (text === undefined) {
-      text = render();
-      if (text === undefined) throw createError('RENDITION_NOT_FOUND');
-      rendered.set(cacheKey, text);
+    const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
+    const base = `${t.titleId}/${t.version}/${key}`;
+    let body = rendered.get(`${base}|${coding}`);
+    if (body === undefined) {
+      let text = rendered.get(`${base}|identity`) as string | undefined;
+      if (text === undefined) {
+        text = render();
+        if (text === undefined) throw createError('RENDITION_NOT_FOUND');
+        rendered.set(`${base}|identity`, text);
+      }
+      body = coding === 'identity' ? text : encode(text, coding);
+      if (coding !== 'identity') rendered.set(`${base}|${coding}`, body);
     }
-    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
+    // One ETag per representation (RFC 9110 §8.8.3): a gzip body is not byte-identical to the text.
+    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}${coding === 'identity' ? '' : `-${coding}`}"`;
     const lastModified = new Date(t.publishedAt);
     reply.header('Cache-Control', cacheControl(kind)).header('ETag', etag).header('Last-Modified', lastModified.toUTCString());
+    const vary = reply.getHeader('vary');
+    reply.header('Vary', vary ? `${String(vary)}, Accept-Encoding` : 'Accept-Encoding');
+    if (coding !== 'identity') reply.header('Content-Encoding', coding);
     if (notModified(req.headers, etag, lastModified)) return reply.code(304).send();
-    return reply.type(type).send(text);
+    return reply.type(type).send(body);
   };
 
   app.get<{ Params: VersionParams }>('/vod/:title/:version/master.m3u8', async (req, reply) => {
