@@ -29,7 +29,8 @@ export const CACHE_POLICY: Record<CacheKind, string> = {
   'init-segment': `public, max-age=${YEAR}, immutable`,
   'media-segment': `public, max-age=${YEAR}, immutable`,
   // Unversioned title URLs redirect to the current version, which a re-upload changes.
-  'current-version-redirect': 'public, max-age=5',
+  // stale-if-error: with the origin down, an edge keeps sending players to the last known version.
+  'current-version-redirect': 'public, max-age=5, stale-if-error=3600',
   // DASH UTCTiming source: must be fresh.
   time: 'no-store',
   health: 'no-store',
