@@ -39,6 +39,8 @@ export interface Config {
   hotCacheMaxObjectBytes: number;
   /** A storage read slower than this fails (all coalesced waiters get STORAGE_TIMEOUT). */
   storageTimeoutMs: number;
+  /** Signed playback: keys (first signs, all verify), whether tokens are required, token lifetime. */
+  signing: { keys: Array<{ id: string; secret: string }>; required: boolean; ttlSec: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   edges: EdgeConfig[];
 }
@@ -154,6 +156,24 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (apiToken !== undefined && apiToken.length < 16) throw new ConfigError('apiToken', 'must be at least 16 characters');
   const cors = String(pick('corsAllowedOrigins', 'CASCADE_CORS_ORIGINS') ?? '*');
 
+  const keysRaw = String(pick('signingKeys', 'CASCADE_SIGNING_KEYS') ?? '');
+  const keys = keysRaw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((pair, i) => {
+      const at = pair.indexOf(':');
+      const id = pair.slice(0, at);
+      const secret = pair.slice(at + 1);
+      if (at < 1 || !/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError(`signingKeys[${i}]`, 'must be <id>:<secret> with an id of A-Z a-z 0-9 _ -');
+      if (secret.length < 16) throw new ConfigError(`signingKeys[${i}]`, 'secret must be at least 16 characters');
+      return { id, secret };
+    });
+  const requiredRaw = String(pick('signedPlayback', 'CASCADE_SIGNED_PLAYBACK') ?? 'false');
+  if (!['true', 'false', '1', '0'].includes(requiredRaw)) throw new ConfigError('signedPlayback', 'must be true or false');
+  const required = requiredRaw === 'true' || requiredRaw === '1';
+  if (required && keys.length === 0) throw new ConfigError('signedPlayback', 'needs at least one key in signingKeys (CASCADE_SIGNING_KEYS)');
+
   return {
     host,
     port: int('port', pick('port', 'CASCADE_PORT') ?? 8080, 0, 65535),
@@ -171,6 +191,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hotCacheBytes: int('hotCacheBytes', pick('hotCacheBytes', 'CASCADE_HOT_CACHE_BYTES') ?? 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     hotCacheMaxObjectBytes: int('hotCacheMaxObjectBytes', pick('hotCacheMaxObjectBytes', 'CASCADE_HOT_CACHE_MAX_OBJECT_BYTES') ?? 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs', 'CASCADE_STORAGE_TIMEOUT_MS') ?? 10_000, 100, 600_000),
+    signing: { keys, required, ttlSec: int('playbackTokenTtlSec', pick('playbackTokenTtlSec', 'CASCADE_PLAYBACK_TOKEN_TTL_SEC') ?? 6 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as Config['logLevel'],
     edges: parseEdges(pick('edges', 'CASCADE_EDGES'), 'edges'),
   };

@@ -71,6 +71,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     ingest,
     apiToken: token,
     corsAllowedOrigins: config.corsAllowedOrigins,
+    signing: config.signing,
     hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
   });
   metrics.gauge('cascade_child_processes', () => supervisor.running);

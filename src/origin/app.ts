@@ -11,6 +11,7 @@ import { cacheControl, errorCacheKind } from './cache-policy.js';
 import { registerCors } from './cors.js';
 import { Metrics } from './metrics.js';
 import { HotObjectCache, type HotCacheOptions } from './hot-cache.js';
+import type { SigningKey } from './signed-urls.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerPlaybackRoutes } from './routes/playback.js';
@@ -23,6 +24,7 @@ export interface AppDeps {
   apiToken: string;
   corsAllowedOrigins: string[];
   hotCache?: HotCacheOptions;
+  signing?: { keys: SigningKey[]; required: boolean; ttlSec: number };
   now?: () => Date;
 }
 
@@ -113,8 +115,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   metrics.gauge('cascade_jobs_queued', () => deps.ingest.list().filter((j) => j.status === 'queued').length);
   metrics.gauge('cascade_jobs_running', () => deps.ingest.list().filter((j) => j.status === 'running').length);
   const hot = new HotObjectCache(deps.store, deps.hotCache ?? DEFAULT_HOT_CACHE, metrics);
-  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot });
-  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken) });
+  const signing = deps.signing ?? { keys: [], required: false, ttlSec: 3600 };
+  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, now });
+  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, now });
   return { app, metrics };
 }
 

@@ -5,6 +5,6 @@ export { parseFragment, type FragmentInfo } from './bmff/fragment.js';
 export { scanTrack, bufferAccess, type RandomAccess, type ScannedTrack } from './bmff/scan-track.js';
 export { buildTimeline, buildRendition, checkAlignment, TimelineError, type TrackInput } from './build-timeline.js';
 export type { TitleTimeline, Rendition, Segment, ByteRange } from './model.js';
-export { playbackPaths } from './paths.js';
+export { playbackPaths, withQuery, type UriOptions } from './paths.js';
 export { renderVodMultivariant, renderVodMediaPlaylist, vodMultivariantModel, vodMediaModel } from './hls/render-vod.js';
 export { renderVodMpd, vodMpdModel } from './dash/render-vod.js';

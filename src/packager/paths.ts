@@ -19,3 +19,14 @@ export const playbackPaths = {
   dashInit: '$RepresentationID$/init.mp4',
   dashMedia: '$RepresentationID$/$Number$.m4s',
 } as const;
+
+/** Options for the URIs a manifest lists. */
+export interface UriOptions {
+  /** Appended to every listed URI (e.g. a playback token: "token=..."). */
+  query?: string;
+}
+
+export function withQuery(uri: string, opts?: UriOptions): string {
+  if (!opts?.query) return uri;
+  return `${uri}${uri.includes('?') ? '&' : '?'}${opts.query}`;
+}

@@ -6,8 +6,24 @@ import { createError } from '../../shared/errors.js';
 import { validateId } from '../../shared/ids.js';
 import { cacheControl } from '../cache-policy.js';
 import { playbackUrls } from './playback.js';
+import { signToken, titlePrefix, type SigningKey } from '../signed-urls.js';
 
-export interface ApiDeps { catalog: Catalog; ingest: IngestService; checkAuth: (req: import('fastify').FastifyRequest) => Promise<void> }
+export interface ApiDeps {
+  catalog: Catalog;
+  ingest: IngestService;
+  checkAuth: (req: import('fastify').FastifyRequest) => Promise<void>;
+  signing: { keys: SigningKey[]; required: boolean; ttlSec: number };
+  now: () => Date;
+}
+
+/** Playback URLs of a title version, signed (for `ttlSec`) when signed playback is on or asked for. */
+function playbackFor(deps: ApiDeps, id: string, version: string, sign: boolean, ttlSec = deps.signing.ttlSec): { hls: string; dash: string; token?: string; expiresAt?: string } {
+  const urls = playbackUrls(id, version);
+  if (!sign) return urls;
+  const exp = Math.floor(deps.now().getTime() / 1000) + ttlSec;
+  const token = signToken(deps.signing.keys, titlePrefix(id), exp);
+  return { hls: `${urls.hls}?token=${token}`, dash: `${urls.dash}?token=${token}`, token, expiresAt: new Date(exp * 1000).toISOString() };
+}
 
 export interface TitleView {
   id: string;
@@ -43,7 +59,7 @@ async function titleView(deps: ApiDeps, id: string): Promise<TitleView | undefin
         ...(r.frameRate ? { frameRate: Math.round((r.frameRate[0] / r.frameRate[1]) * 1000) / 1000 } : {}),
         ...(r.channels !== undefined ? { channels: r.channels, sampleRate: r.sampleRate } : {}),
       })),
-      playback: playbackUrls(id, timeline.version),
+      playback: playbackFor(deps, id, timeline.version, deps.signing.required),
       publishedAt: timeline.publishedAt,
       ...(active ? { job: active } : {}),
     };
@@ -98,6 +114,17 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (!view) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
       return view;
     });
+    // A signed playback URL pair for one viewer (any lifetime from 60 s to 30 days).
+    api.post<{ Params: { id: string }; Body: { ttlSec?: number } | undefined }>('/api/v1/titles/:id/playback-token', async (req) => {
+      validateId(req.params.id, 'title id');
+      if (deps.signing.keys.length === 0) throw createError('SIGNING_NOT_CONFIGURED', 'set CASCADE_SIGNING_KEYS to issue playback tokens');
+      const ttl = req.body?.ttlSec ?? deps.signing.ttlSec;
+      if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 24 * 3600) throw createError('INVALID_REQUEST', 'ttlSec must be an integer from 60 to 2592000');
+      const current = await deps.catalog.current(req.params.id);
+      if (!current) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
+      return playbackFor(deps, req.params.id, current.version, true, ttl);
+    });
+
     api.get('/api/v1/titles', async () => {
       const ids = new Set([...(await deps.catalog.listIds()), ...deps.ingest.list().map((j) => j.titleId)]);
       const titles = [];

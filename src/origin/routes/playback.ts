@@ -12,6 +12,7 @@ import {
   renderVodMultivariant,
   type Rendition,
   type TitleTimeline,
+  type UriOptions,
 } from '../../packager/index.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { titleKeys } from '../../catalog/catalog.js';
@@ -23,6 +24,8 @@ import { notModified, parseRange } from '../send-range.js';
 import { encode, negotiateCoding } from '../compression.js';
 import type { ObjectStore } from '../../storage/index.js';
 import type { HotObjectCache } from '../hot-cache.js';
+import { checkToken, type SigningKey } from '../signed-urls.js';
+import { createHash } from 'node:crypto';
 
 export const CONTENT_TYPES = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -31,7 +34,13 @@ export const CONTENT_TYPES = {
   audio: 'audio/mp4',
 } as const;
 
-export interface PlaybackDeps { catalog: Catalog; store: ObjectStore; hot: HotObjectCache }
+export interface PlaybackDeps {
+  catalog: Catalog;
+  store: ObjectStore;
+  hot: HotObjectCache;
+  signing: { keys: SigningKey[]; required: boolean };
+  now: () => Date;
+}
 
 interface VersionParams { title: string; version: string }
 interface RenditionParams extends VersionParams { rendition: string }
@@ -42,7 +51,22 @@ export function playbackUrls(titleId: string, version: string): { hls: string; d
   return { hls: `/vod/${titleId}/${version}/${playbackPaths.multivariant}`, dash: `/vod/${titleId}/${version}/${playbackPaths.mpd}` };
 }
 
-export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps): void {
+export function registerPlaybackRoutes(root: FastifyInstance, deps: PlaybackDeps): void {
+  root.register(async (app) => playbackPlugin(app, deps));
+}
+
+async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise<void> {
+  /** Verified playback token of a request, carried into the URIs its manifest lists. */
+  const tokens = new WeakMap<FastifyRequest, string>();
+  app.addHook('onRequest', async (req) => {
+    const { keys, required } = deps.signing;
+    const token = (req.query as { token?: string }).token;
+    if (keys.length === 0 || (!required && token === undefined)) return;
+    const r = checkToken(keys, req.url.split('?')[0], token, Math.floor(deps.now().getTime() / 1000));
+    if (!r.ok) throw createError(r.code, r.message);
+    tokens.set(req, r.token);
+  });
+
   // Rendered manifests per version and content coding.
   const rendered = new LruCache<string, string | Buffer>({ maxEntries: 4096, maxSize: 64 * 1024 * 1024, sizeOf: (s) => s.length });
 
@@ -53,22 +77,33 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps)
     return t;
   };
 
-  const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: () => string | undefined): FastifyReply => {
+  const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: (uris?: UriOptions) => string | undefined): FastifyReply => {
     const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
-    const base = `${t.titleId}/${t.version}/${key}`;
-    let body = rendered.get(`${base}|${coding}`);
-    if (body === undefined) {
-      let text = rendered.get(`${base}|identity`) as string | undefined;
-      if (text === undefined) {
-        text = render();
-        if (text === undefined) throw createError('RENDITION_NOT_FOUND');
-        rendered.set(`${base}|identity`, text);
-      }
+    const token = tokens.get(req);
+    let body: string | Buffer | undefined;
+    if (token) {
+      // Per-viewer text (the token is in every URI): rendered for this request, not cached.
+      const text = render({ query: `token=${token}` });
+      if (text === undefined) throw createError('RENDITION_NOT_FOUND');
       body = coding === 'identity' ? text : encode(text, coding);
-      if (coding !== 'identity') rendered.set(`${base}|${coding}`, body);
+    } else {
+      const base = `${t.titleId}/${t.version}/${key}`;
+      body = rendered.get(`${base}|${coding}`);
+      if (body === undefined) {
+        let text = rendered.get(`${base}|identity`) as string | undefined;
+        if (text === undefined) {
+          text = render();
+          if (text === undefined) throw createError('RENDITION_NOT_FOUND');
+          rendered.set(`${base}|identity`, text);
+        }
+        body = coding === 'identity' ? text : encode(text, coding);
+        if (coding !== 'identity') rendered.set(`${base}|${coding}`, body);
+      }
     }
-    // One ETag per representation (RFC 9110 §8.8.3): a gzip body is not byte-identical to the text.
-    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}${coding === 'identity' ? '' : `-${coding}`}"`;
+    // One ETag per representation (RFC 9110 §8.8.3): a gzip body is not byte-identical to the text,
+    // and a signed manifest differs by its token.
+    const tokenTag = token ? `-${createHash('sha256').update(token).digest('base64url').slice(0, 10)}` : '';
+    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}${coding === 'identity' ? '' : `-${coding}`}${tokenTag}"`;
     const lastModified = new Date(t.publishedAt);
     reply.header('Cache-Control', cacheControl(kind)).header('ETag', etag).header('Last-Modified', lastModified.toUTCString());
     const vary = reply.getHeader('vary');
@@ -80,17 +115,17 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps)
 
   app.get<{ Params: VersionParams }>('/vod/:title/:version/master.m3u8', async (req, reply) => {
     const t = await timelineOf(req.params);
-    return sendText(req, reply, t, 'master.m3u8', 'vod-multivariant', CONTENT_TYPES.m3u8, () => renderVodMultivariant(t));
+    return sendText(req, reply, t, 'master.m3u8', 'vod-multivariant', CONTENT_TYPES.m3u8, (u) => renderVodMultivariant(t, u));
   });
 
   app.get<{ Params: VersionParams }>('/vod/:title/:version/manifest.mpd', async (req, reply) => {
     const t = await timelineOf(req.params);
-    return sendText(req, reply, t, 'manifest.mpd', 'vod-mpd', CONTENT_TYPES.mpd, () => renderVodMpd(t));
+    return sendText(req, reply, t, 'manifest.mpd', 'vod-mpd', CONTENT_TYPES.mpd, (u) => renderVodMpd(t, u));
   });
 
   app.get<{ Params: RenditionParams }>('/vod/:title/:version/:rendition/media.m3u8', async (req, reply) => {
     const t = await timelineOf(req.params);
-    return sendText(req, reply, t, `${req.params.rendition}/media.m3u8`, 'vod-media-playlist', CONTENT_TYPES.m3u8, () => renderVodMediaPlaylist(t, req.params.rendition));
+    return sendText(req, reply, t, `${req.params.rendition}/media.m3u8`, 'vod-media-playlist', CONTENT_TYPES.m3u8, (u) => renderVodMediaPlaylist(t, req.params.rendition, u));
   });
 
   const renditionOf = (t: TitleTimeline, id: string): Rendition => {
@@ -155,7 +190,9 @@ export function registerPlaybackRoutes(app: FastifyInstance, deps: PlaybackDeps)
       if (!isValidId(req.params.title)) throw createError('TITLE_NOT_FOUND');
       const cur = await deps.catalog.current(req.params.title);
       if (!cur) throw createError('TITLE_NOT_FOUND', `no title ${req.params.title}`);
-      return reply.header('Cache-Control', cacheControl('current-version-redirect')).redirect(`/vod/${req.params.title}/${cur.version}/${file}`, 302);
+      const token = tokens.get(req);
+      const location = `/vod/${req.params.title}/${cur.version}/${file}${token ? `?token=${token}` : ''}`;
+      return reply.header('Cache-Control', cacheControl('current-version-redirect')).redirect(location, 302);
     });
   }
 }

@@ -1,6 +1,6 @@
 /** Renders a title timeline as a static CMAF-profile MPD. */
 import type { Rendition, Segment, TitleTimeline } from '../model.js';
-import { playbackPaths } from '../paths.js';
+import { playbackPaths, withQuery, type UriOptions } from '../paths.js';
 import { mpdToXml, type AdaptationSet, type Mpd, type Representation, type SegmentTemplate, type TimelineEntry } from './mpd.js';
 
 /** ISO/IEC 23009-1 §8.12 CMAF profile; isoff-live for players that only know that one. */
@@ -22,11 +22,11 @@ export function compactTimeline(segments: readonly Segment[]): TimelineEntry[] {
   return out;
 }
 
-function template(r: Rendition): SegmentTemplate {
+function template(r: Rendition, uris?: UriOptions): SegmentTemplate {
   return {
     timescale: r.timescale,
-    initialization: playbackPaths.dashInit,
-    media: playbackPaths.dashMedia,
+    initialization: withQuery(playbackPaths.dashInit, uris),
+    media: withQuery(playbackPaths.dashMedia, uris),
     startNumber: r.segments[0]?.number ?? 1,
     // The period starts at presentation time 0 of every track.
     presentationTimeOffset: undefined,
@@ -38,8 +38,8 @@ const sameTemplate = (a: SegmentTemplate, b: SegmentTemplate): boolean => JSON.s
 const fps = (r: Rendition): string | undefined => (r.frameRate ? (r.frameRate[1] === 1 ? String(r.frameRate[0]) : `${r.frameRate[0]}/${r.frameRate[1]}`) : undefined);
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-function adaptationSet(id: number, kind: 'video' | 'audio', rs: Rendition[]): AdaptationSet {
-  const templates = rs.map(template);
+function adaptationSet(id: number, kind: 'video' | 'audio', rs: Rendition[], uris?: UriOptions): AdaptationSet {
+  const templates = rs.map((r) => template(r, uris));
   const shared = templates.every((t) => sameTemplate(t, templates[0]));
   const reps: Representation[] = rs.map((r, i) => ({
     id: r.id,
@@ -77,12 +77,12 @@ function adaptationSet(id: number, kind: 'video' | 'audio', rs: Rendition[]): Ad
   return set;
 }
 
-export function vodMpdModel(t: TitleTimeline): Mpd {
+export function vodMpdModel(t: TitleTimeline, uris?: UriOptions): Mpd {
   const sets: AdaptationSet[] = [];
   const video = t.renditions.filter((r) => r.kind === 'video').sort((a, b) => a.bandwidth.peak - b.bandwidth.peak);
   const audio = t.renditions.filter((r) => r.kind === 'audio');
-  if (video.length) sets.push(adaptationSet(sets.length, 'video', video));
-  if (audio.length) sets.push(adaptationSet(sets.length, 'audio', audio));
+  if (video.length) sets.push(adaptationSet(sets.length, 'video', video, uris));
+  if (audio.length) sets.push(adaptationSet(sets.length, 'audio', audio, uris));
   return {
     type: 'static',
     profiles: VOD_PROFILES,
@@ -92,4 +92,4 @@ export function vodMpdModel(t: TitleTimeline): Mpd {
   };
 }
 
-export const renderVodMpd = (t: TitleTimeline): string => mpdToXml(vodMpdModel(t));
+export const renderVodMpd = (t: TitleTimeline, uris?: UriOptions): string => mpdToXml(vodMpdModel(t, uris));

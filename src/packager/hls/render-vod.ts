@@ -3,7 +3,7 @@ import type { Rendition, TitleTimeline } from '../model.js';
 import { hlsTargetDuration } from './target-duration.js';
 import { marshalMediaPlaylist, type HlsMediaPlaylist } from './media-playlist.js';
 import { marshalMultivariant, type HlsMediaTag, type HlsMultivariantPlaylist, type HlsVariant } from './multivariant-playlist.js';
-import { playbackPaths } from '../paths.js';
+import { playbackPaths, withQuery, type UriOptions } from '../paths.js';
 
 const AUDIO_GROUP = 'audio';
 
@@ -14,7 +14,7 @@ function frameRate(r: Rendition): number | undefined {
   return r.frameRate ? r.frameRate[0] / r.frameRate[1] : undefined;
 }
 
-export function vodMultivariantModel(t: TitleTimeline): HlsMultivariantPlaylist {
+export function vodMultivariantModel(t: TitleTimeline, uris?: UriOptions): HlsMultivariantPlaylist {
   const video = t.renditions.filter((r) => r.kind === 'video').sort((a, b) => b.bandwidth.peak - a.bandwidth.peak);
   const audio = t.renditions.filter((r) => r.kind === 'audio');
   const media: HlsMediaTag[] = [];
@@ -34,7 +34,7 @@ export function vodMultivariantModel(t: TitleTimeline): HlsMultivariantPlaylist 
         default: i === 0,
         autoselect: true,
         channels: a.channels ? String(a.channels) : undefined,
-        uri: playbackPaths.mediaPlaylist(a.id),
+        uri: withQuery(playbackPaths.mediaPlaylist(a.id), uris),
       });
     });
     for (const v of video) {
@@ -45,12 +45,12 @@ export function vodMultivariantModel(t: TitleTimeline): HlsMultivariantPlaylist 
         resolution: v.width && v.height ? { width: displayWidth(v), height: v.height } : undefined,
         frameRate: frameRate(v),
         audioGroup: audio.length > 0 ? AUDIO_GROUP : undefined,
-        uri: playbackPaths.mediaPlaylist(v.id),
+        uri: withQuery(playbackPaths.mediaPlaylist(v.id), uris),
       });
     }
   } else {
     for (const a of audio) {
-      variants.push({ bandwidth: a.bandwidth.peak, averageBandwidth: a.bandwidth.average, codecs: a.codecs, uri: playbackPaths.mediaPlaylist(a.id) });
+      variants.push({ bandwidth: a.bandwidth.peak, averageBandwidth: a.bandwidth.average, codecs: a.codecs, uri: withQuery(playbackPaths.mediaPlaylist(a.id), uris) });
     }
   }
   return { independentSegments: true, media, variants };
@@ -66,7 +66,7 @@ function audioName(a: Rendition): string {
   return [a.language ?? 'Audio', ch].filter(Boolean).join(' ');
 }
 
-export function vodMediaModel(t: TitleTimeline, renditionId: string): HlsMediaPlaylist | undefined {
+export function vodMediaModel(t: TitleTimeline, renditionId: string, uris?: UriOptions): HlsMediaPlaylist | undefined {
   const r = t.renditions.find((x) => x.id === renditionId);
   if (!r) return undefined;
   const durations = r.segments.map((s) => s.duration / r.timescale);
@@ -76,15 +76,15 @@ export function vodMediaModel(t: TitleTimeline, renditionId: string): HlsMediaPl
     mediaSequence: 0,
     playlistType: 'VOD',
     independentSegments: true,
-    map: { uri: playbackPaths.init },
-    segments: r.segments.map((s, i) => ({ duration: durations[i], uri: playbackPaths.segment(s.number) })),
+    map: { uri: withQuery(playbackPaths.init, uris) },
+    segments: r.segments.map((s, i) => ({ duration: durations[i], uri: withQuery(playbackPaths.segment(s.number), uris) })),
     endList: true,
   };
 }
 
-export const renderVodMultivariant = (t: TitleTimeline): string => marshalMultivariant(vodMultivariantModel(t));
+export const renderVodMultivariant = (t: TitleTimeline, uris?: UriOptions): string => marshalMultivariant(vodMultivariantModel(t, uris));
 
-export function renderVodMediaPlaylist(t: TitleTimeline, renditionId: string): string | undefined {
-  const m = vodMediaModel(t, renditionId);
+export function renderVodMediaPlaylist(t: TitleTimeline, renditionId: string, uris?: UriOptions): string | undefined {
+  const m = vodMediaModel(t, renditionId, uris);
   return m && marshalMediaPlaylist(m);
 }
