@@ -39,6 +39,13 @@ export interface Config {
   hotCacheMaxObjectBytes: number;
   /** A storage read slower than this fails (all coalesced waiters get STORAGE_TIMEOUT). */
   storageTimeoutMs: number;
+  /**
+   * CDN bases written into manifests (first = default; a request header X-Cascade-Base-Url may pick
+   * another listed one). Empty: manifests list relative URIs.
+   */
+  cdnBaseUrls: string[];
+  /** When set, /vod/ requests must carry `X-Cascade-Shield: <secret>` (only the CDN knows it). */
+  shieldSecret?: string;
   /** Signed playback: keys (first signs, all verify), whether tokens are required, token lifetime. */
   signing: { keys: Array<{ id: string; secret: string }>; required: boolean; ttlSec: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -174,6 +181,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const required = requiredRaw === 'true' || requiredRaw === '1';
   if (required && keys.length === 0) throw new ConfigError('signedPlayback', 'needs at least one key in signingKeys (CASCADE_SIGNING_KEYS)');
 
+  const cdnBaseUrls = String(pick('cdnBaseUrls', 'CASCADE_CDN_BASE_URLS') ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  cdnBaseUrls.forEach((u, i) => {
+    if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(u)) throw new ConfigError(`cdnBaseUrls[${i}]`, `must be an http(s) URL without query, got ${JSON.stringify(u)}`);
+  });
+  const shieldSecret = (pick('shieldSecret', 'CASCADE_SHIELD_SECRET') as string | undefined) || undefined;
+  if (shieldSecret !== undefined && shieldSecret.length < 16) throw new ConfigError('shieldSecret', 'must be at least 16 characters');
+
   return {
     host,
     port: int('port', pick('port', 'CASCADE_PORT') ?? 8080, 0, 65535),
@@ -191,6 +208,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     hotCacheBytes: int('hotCacheBytes', pick('hotCacheBytes', 'CASCADE_HOT_CACHE_BYTES') ?? 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     hotCacheMaxObjectBytes: int('hotCacheMaxObjectBytes', pick('hotCacheMaxObjectBytes', 'CASCADE_HOT_CACHE_MAX_OBJECT_BYTES') ?? 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs', 'CASCADE_STORAGE_TIMEOUT_MS') ?? 10_000, 100, 600_000),
+    cdnBaseUrls,
+    shieldSecret,
     signing: { keys, required, ttlSec: int('playbackTokenTtlSec', pick('playbackTokenTtlSec', 'CASCADE_PLAYBACK_TOKEN_TTL_SEC') ?? 6 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as Config['logLevel'],
     edges: parseEdges(pick('edges', 'CASCADE_EDGES'), 'edges'),

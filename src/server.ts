@@ -72,6 +72,8 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     apiToken: token,
     corsAllowedOrigins: config.corsAllowedOrigins,
     signing: config.signing,
+    cdnBaseUrls: config.cdnBaseUrls,
+    shieldSecret: config.shieldSecret,
     hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
   });
   metrics.gauge('cascade_child_processes', () => supervisor.running);

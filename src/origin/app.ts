@@ -25,6 +25,8 @@ export interface AppDeps {
   corsAllowedOrigins: string[];
   hotCache?: HotCacheOptions;
   signing?: { keys: SigningKey[]; required: boolean; ttlSec: number };
+  cdnBaseUrls?: string[];
+  shieldSecret?: string;
   now?: () => Date;
 }
 
@@ -116,7 +118,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   metrics.gauge('cascade_jobs_running', () => deps.ingest.list().filter((j) => j.status === 'running').length);
   const hot = new HotObjectCache(deps.store, deps.hotCache ?? DEFAULT_HOT_CACHE, metrics);
   const signing = deps.signing ?? { keys: [], required: false, ttlSec: 3600 };
-  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, now });
+  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, cdnBaseUrls: deps.cdnBaseUrls ?? [], shieldSecret: deps.shieldSecret, now });
   registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, now });
   return { app, metrics };
 }

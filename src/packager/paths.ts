@@ -24,9 +24,16 @@ export const playbackPaths = {
 export interface UriOptions {
   /** Appended to every listed URI (e.g. a playback token: "token=..."). */
   query?: string;
+  /**
+   * Absolute URL of the directory the listed URIs are relative to (a CDN hostname in front of a
+   * private origin). HLS URIs become absolute; an MPD gets a BaseURL (ISO/IEC 23009-1 §5.6).
+   */
+  base?: string;
 }
 
+/** A URI as a manifest lists it: made absolute against `base` and carrying `query`, when given. */
 export function withQuery(uri: string, opts?: UriOptions): string {
-  if (!opts?.query) return uri;
-  return `${uri}${uri.includes('?') ? '&' : '?'}${opts.query}`;
+  const abs = opts?.base ? `${opts.base}${uri}` : uri;
+  if (!opts?.query) return abs;
+  return `${abs}${abs.includes('?') ? '&' : '?'}${opts.query}`;
 }

@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   TOKEN_REQUIRED: { status: 403, message: 'this playback URL needs a token' },
   TOKEN_INVALID: { status: 403, message: 'playback token is not valid for this URL' },
   TOKEN_EXPIRED: { status: 403, message: 'playback token expired' },
+  SHIELD_REQUIRED: { status: 403, message: 'this origin answers only its CDN' },
   SIGNING_NOT_CONFIGURED: { status: 409, message: 'no signing keys are configured' },
   UPLOAD_TOO_LARGE: { status: 413, message: 'upload exceeds the size limit' },
   UPLOAD_INCOMPLETE: { status: 400, message: 'upload ended before Content-Length bytes arrived' },

@@ -25,7 +25,7 @@ import { encode, negotiateCoding } from '../compression.js';
 import type { ObjectStore } from '../../storage/index.js';
 import type { HotObjectCache } from '../hot-cache.js';
 import { checkToken, type SigningKey } from '../signed-urls.js';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 export const CONTENT_TYPES = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -39,8 +39,13 @@ export interface PlaybackDeps {
   store: ObjectStore;
   hot: HotObjectCache;
   signing: { keys: SigningKey[]; required: boolean };
+  cdnBaseUrls: string[];
+  shieldSecret?: string;
   now: () => Date;
 }
+
+const BASE_HEADER = 'x-cascade-base-url';
+const SHIELD_HEADER = 'x-cascade-shield';
 
 interface VersionParams { title: string; version: string }
 interface RenditionParams extends VersionParams { rendition: string }
@@ -58,7 +63,13 @@ export function registerPlaybackRoutes(root: FastifyInstance, deps: PlaybackDeps
 async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise<void> {
   /** Verified playback token of a request, carried into the URIs its manifest lists. */
   const tokens = new WeakMap<FastifyRequest, string>();
+  const shield = deps.shieldSecret ? createHash('sha256').update(deps.shieldSecret).digest() : undefined;
   app.addHook('onRequest', async (req) => {
+    if (shield) {
+      // Origin-shield guard: only the CDN, which knows the secret, may fetch from the origin.
+      const given = createHash('sha256').update(String(req.headers[SHIELD_HEADER] ?? '')).digest();
+      if (!timingSafeEqual(given, shield)) throw createError('SHIELD_REQUIRED', `this origin answers only requests with a valid ${SHIELD_HEADER} header`);
+    }
     const { keys, required } = deps.signing;
     const token = (req.query as { token?: string }).token;
     if (keys.length === 0 || (!required && token === undefined)) return;
@@ -77,37 +88,48 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     return t;
   };
 
+  /** The CDN base for this request: a listed one named by the header, else the default, else none. */
+  const cdnBase = (req: FastifyRequest): string | undefined => {
+    const asked = req.headers[BASE_HEADER];
+    if (typeof asked === 'string' && deps.cdnBaseUrls.includes(asked.replace(/\/+$/, ''))) return asked.replace(/\/+$/, '');
+    return deps.cdnBaseUrls[0];
+  };
+
   const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: (uris?: UriOptions) => string | undefined): FastifyReply => {
     const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
     const token = tokens.get(req);
+    const cdn = cdnBase(req);
+    // The directory the manifest's URIs are relative to.
+    const base = cdn ? `${cdn}/vod/${t.titleId}/${t.version}/${key.includes('/') ? `${key.split('/')[0]}/` : ''}` : undefined;
     let body: string | Buffer | undefined;
     if (token) {
       // Per-viewer text (the token is in every URI): rendered for this request, not cached.
-      const text = render({ query: `token=${token}` });
+      const text = render({ query: `token=${token}`, base });
       if (text === undefined) throw createError('RENDITION_NOT_FOUND');
       body = coding === 'identity' ? text : encode(text, coding);
     } else {
-      const base = `${t.titleId}/${t.version}/${key}`;
-      body = rendered.get(`${base}|${coding}`);
+      const ck = `${t.titleId}/${t.version}/${key}|${cdn ?? ''}`;
+      body = rendered.get(`${ck}|${coding}`);
       if (body === undefined) {
-        let text = rendered.get(`${base}|identity`) as string | undefined;
+        let text = rendered.get(`${ck}|identity`) as string | undefined;
         if (text === undefined) {
-          text = render();
+          text = render(base ? { base } : undefined);
           if (text === undefined) throw createError('RENDITION_NOT_FOUND');
-          rendered.set(`${base}|identity`, text);
+          rendered.set(`${ck}|identity`, text);
         }
         body = coding === 'identity' ? text : encode(text, coding);
-        if (coding !== 'identity') rendered.set(`${base}|${coding}`, body);
+        if (coding !== 'identity') rendered.set(`${ck}|${coding}`, body);
       }
     }
     // One ETag per representation (RFC 9110 §8.8.3): a gzip body is not byte-identical to the text,
     // and a signed manifest differs by its token.
-    const tokenTag = token ? `-${createHash('sha256').update(token).digest('base64url').slice(0, 10)}` : '';
-    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}${coding === 'identity' ? '' : `-${coding}`}${tokenTag}"`;
+    const variant = token || cdn ? `-${createHash('sha256').update(`${token ?? ''}|${cdn ?? ''}`).digest('base64url').slice(0, 10)}` : '';
+    const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}${coding === 'identity' ? '' : `-${coding}`}${variant}"`;
     const lastModified = new Date(t.publishedAt);
     reply.header('Cache-Control', cacheControl(kind)).header('ETag', etag).header('Last-Modified', lastModified.toUTCString());
     const vary = reply.getHeader('vary');
-    reply.header('Vary', vary ? `${String(vary)}, Accept-Encoding` : 'Accept-Encoding');
+    const varyOn = deps.cdnBaseUrls.length > 1 ? 'Accept-Encoding, X-Cascade-Base-Url' : 'Accept-Encoding';
+    reply.header('Vary', vary ? `${String(vary)}, ${varyOn}` : varyOn);
     if (coding !== 'identity') reply.header('Content-Encoding', coding);
     if (notModified(req.headers, etag, lastModified)) return reply.code(304).send();
     return reply.type(type).send(body);

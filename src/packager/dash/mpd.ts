@@ -46,6 +46,8 @@ export interface Mpd {
   profiles: string[];
   minBufferTimeSec: number;
   mediaPresentationDurationSec?: number;
+  /** §5.6 BaseURL: absolute base for every relative URL of the MPD. */
+  baseUrl?: string;
   periods: Array<{ id: string; startSec: number; adaptationSets: AdaptationSet[] }>;
 }
 
@@ -69,44 +71,47 @@ export function mpdToXml(m: Mpd): string {
       minBufferTime: isoDuration(m.minBufferTimeSec),
       mediaPresentationDuration: m.mediaPresentationDurationSec !== undefined ? isoDuration(m.mediaPresentationDurationSec) : undefined,
     },
-    m.periods.map((p) =>
-      el(
-        'Period',
-        { id: p.id, start: isoDuration(p.startSec) },
-        p.adaptationSets.map((a) =>
-          el(
-            'AdaptationSet',
-            {
-              id: a.id,
-              contentType: a.contentType,
-              mimeType: a.mimeType,
-              lang: a.lang,
-              segmentAlignment: a.segmentAlignment,
-              startWithSAP: a.startWithSAP,
-              maxWidth: a.maxWidth,
-              maxHeight: a.maxHeight,
-              maxFrameRate: a.maxFrameRate,
-              par: a.par,
-            },
-            [
-              a.segmentTemplate && templateXml(a.segmentTemplate),
-              ...a.representations.map((r) =>
-                el(
-                  'Representation',
-                  { id: r.id, bandwidth: r.bandwidth, codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, sar: r.sar, audioSamplingRate: r.audioSamplingRate },
-                  [
-                    r.audioChannels !== undefined
-                      ? el('AudioChannelConfiguration', { schemeIdUri: 'urn:mpeg:mpegB:cicp:ChannelConfiguration', value: r.audioChannels })
-                      : undefined,
-                    r.segmentTemplate && templateXml(r.segmentTemplate),
-                  ],
+    [
+      m.baseUrl !== undefined ? { name: 'BaseURL', text: m.baseUrl } : undefined,
+      ...m.periods.map((p) =>
+        el(
+          'Period',
+          { id: p.id, start: isoDuration(p.startSec) },
+          p.adaptationSets.map((a) =>
+            el(
+              'AdaptationSet',
+              {
+                id: a.id,
+                contentType: a.contentType,
+                mimeType: a.mimeType,
+                lang: a.lang,
+                segmentAlignment: a.segmentAlignment,
+                startWithSAP: a.startWithSAP,
+                maxWidth: a.maxWidth,
+                maxHeight: a.maxHeight,
+                maxFrameRate: a.maxFrameRate,
+                par: a.par,
+              },
+              [
+                a.segmentTemplate && templateXml(a.segmentTemplate),
+                ...a.representations.map((r) =>
+                  el(
+                    'Representation',
+                    { id: r.id, bandwidth: r.bandwidth, codecs: r.codecs, width: r.width, height: r.height, frameRate: r.frameRate, sar: r.sar, audioSamplingRate: r.audioSamplingRate },
+                    [
+                      r.audioChannels !== undefined
+                        ? el('AudioChannelConfiguration', { schemeIdUri: 'urn:mpeg:mpegB:cicp:ChannelConfiguration', value: r.audioChannels })
+                        : undefined,
+                      r.segmentTemplate && templateXml(r.segmentTemplate),
+                    ],
+                  ),
                 ),
-              ),
-            ],
+              ],
+            ),
           ),
         ),
       ),
-    ),
+    ],
   );
   return serializeXml(root);
 }

@@ -39,7 +39,7 @@ const fps = (r: Rendition): string | undefined => (r.frameRate ? (r.frameRate[1]
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 function adaptationSet(id: number, kind: 'video' | 'audio', rs: Rendition[], uris?: UriOptions): AdaptationSet {
-  const templates = rs.map((r) => template(r, uris));
+  const templates = rs.map((r) => template(r, uris?.query ? { query: uris.query } : undefined));
   const shared = templates.every((t) => sameTemplate(t, templates[0]));
   const reps: Representation[] = rs.map((r, i) => ({
     id: r.id,
@@ -88,6 +88,7 @@ export function vodMpdModel(t: TitleTimeline, uris?: UriOptions): Mpd {
     profiles: VOD_PROFILES,
     minBufferTimeSec: Math.min(t.segmentTargetSec, 4),
     mediaPresentationDurationSec: t.durationSec,
+    baseUrl: uris?.base,
     periods: [{ id: '0', startSec: 0, adaptationSets: sets }],
   };
 }

@@ -1,0 +1,65 @@
+/** CDN base URLs in manifests and the origin-shield guard, over HTTP. */
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { makeMaster } from '../helpers/media.js';
+import { MPD_SCHEMA, parseM3u8Strict, parseMpdStrict } from '../helpers/manifests.js';
+import { api, startTestServer, waitJob, type TestServer } from '../helpers/server.js';
+
+const SHIELD = 'shield-secret-0123456789';
+let t: TestServer;
+let media: string;
+let title: any;
+const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetch(new URL(path, t.url), { headers: { 'x-cascade-shield': SHIELD, ...headers } });
+
+beforeAll(async () => {
+  media = await mkdtemp(join(tmpdir(), 'cascade-cdn-'));
+  const master = await makeMaster(join(media, 'm.mp4'), { seconds: 4, size: '640x360' });
+  t = await startTestServer({ CASCADE_CDN_BASE_URLS: 'https://cdn-a.example, https://cdn-b.example/edge/', CASCADE_SHIELD_SECRET: SHIELD });
+  const { size } = await stat(master);
+  const up = await api(t.url, 'PUT', '/api/v1/titles/x/source', createReadStream(master) as never, { 'content-length': String(size) });
+  expect((await waitJob(t.url, up.json.job.id)).status).toBe('succeeded');
+  title = (await api(t.url, 'GET', '/api/v1/titles/x')).json;
+}, 120_000);
+afterAll(async () => {
+  await t?.stop();
+  await rm(media, { recursive: true, force: true });
+});
+
+it('the shield guard refuses requests without the CDN secret', async () => {
+  for (const headers of [{ 'x-cascade-shield': '' }, { 'x-cascade-shield': 'wrong-secret-0123456789' }]) {
+    const r = await fetch(new URL(title.playback.hls, t.url), { headers });
+    expect(r.status).toBe(403);
+    expect((await r.json()).error.code).toBe('SHIELD_REQUIRED');
+  }
+  expect((await fetch(new URL(`/vod/x/${title.version}/360p/1.m4s`, t.url))).status).toBe(403);
+  expect((await get(`/vod/x/${title.version}/360p/1.m4s`)).status).toBe(200);
+  // Operational endpoints and the API are not behind the shield.
+  expect((await fetch(new URL('/healthz', t.url))).status).toBe(200);
+});
+
+it('manifests list absolute CDN URLs (default base, or a listed one picked by header)', async () => {
+  const mv = parseM3u8Strict(await (await get(title.playback.hls)).text());
+  expect(mv.playlists.map((p: any) => p.uri)).toContain(`https://cdn-a.example/vod/x/${title.version}/360p/media.m3u8`);
+  const mr = await get(`/vod/x/${title.version}/360p/media.m3u8`, { 'x-cascade-base-url': 'https://cdn-b.example/edge' });
+  expect(mr.headers.get('vary')).toMatch(/X-Cascade-Base-Url/);
+  const mp = await mr.text();
+  expect(mp).toContain(`#EXT-X-MAP:URI="https://cdn-b.example/edge/vod/x/${title.version}/360p/init.mp4"`);
+  expect(mp).toContain(`https://cdn-b.example/edge/vod/x/${title.version}/360p/1.m4s`);
+  const evil = await (await get(title.playback.hls, { 'x-cascade-base-url': 'https://evil.example' })).text();
+  expect(evil).not.toContain('evil.example');
+  expect(evil).toContain('https://cdn-a.example/');
+});
+
+it('the MPD carries a BaseURL, still validates, and resolves segments on the CDN', async () => {
+  const mpd = await (await get(title.playback.dash)).text();
+  expect(mpd).toContain(`<BaseURL>https://cdn-a.example/vod/x/${title.version}/</BaseURL>`);
+  const f = join(media, 'cdn.mpd');
+  await writeFile(f, mpd);
+  execFileSync('xmllint', ['--noout', '--schema', MPD_SCHEMA, f], { stdio: 'pipe' });
+  const parsed = parseMpdStrict(mpd, new URL(title.playback.dash, t.url).toString());
+  expect(parsed.playlists[0].segments[0].resolvedUri).toBe(`https://cdn-a.example/vod/x/${title.version}/360p/1.m4s`);
+});
