@@ -79,7 +79,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
 
   app.addHook('onResponse', async (req, reply) => {
     const len = Number(reply.getHeader('content-length') ?? 0);
-    metrics.request(routeKind(req.url), reply.statusCode, len);
+    const kind = routeKind(req.url);
+    metrics.request(kind, reply.statusCode, len);
+    metrics.observe(kind, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
   });
 

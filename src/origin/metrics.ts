@@ -4,6 +4,22 @@ export class Metrics {
   private bytesOut = 0;
   private readonly gauges = new Map<string, () => number>();
 
+  private static readonly BUCKETS_SEC = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  private readonly latency = new Map<string, { counts: number[]; sum: number; n: number }>();
+
+  /** Response time of one request, by route kind (a Prometheus histogram). */
+  observe(routeKind: string, seconds: number): void {
+    let h = this.latency.get(routeKind);
+    if (!h) {
+      h = { counts: Metrics.BUCKETS_SEC.map(() => 0), sum: 0, n: 0 };
+      this.latency.set(routeKind, h);
+    }
+    const i = Metrics.BUCKETS_SEC.findIndex((b) => seconds <= b);
+    if (i >= 0) h.counts[i]++;
+    h.sum += seconds;
+    h.n++;
+  }
+
   request(routeKind: string, status: number, bytes: number): void {
     const k = `${routeKind}|${status}`;
     this.requests.set(k, (this.requests.get(k) ?? 0) + 1);
@@ -34,6 +50,16 @@ export class Metrics {
       lines.push(`cascade_http_requests_total{route="${kind}",status="${status}"} ${n}`);
     }
     lines.push('# HELP cascade_http_response_bytes_total Bytes sent in response bodies (by Content-Length)', '# TYPE cascade_http_response_bytes_total counter', `cascade_http_response_bytes_total ${this.bytesOut}`);
+    lines.push('# HELP cascade_http_request_duration_seconds Time to the last byte handed to the socket', '# TYPE cascade_http_request_duration_seconds histogram');
+    for (const [kind, h] of [...this.latency.entries()].sort()) {
+      let cumulative = 0;
+      Metrics.BUCKETS_SEC.forEach((b, i) => {
+        cumulative += h.counts[i];
+        lines.push(`cascade_http_request_duration_seconds_bucket{route="${kind}",le="${b}"} ${cumulative}`);
+      });
+      lines.push(`cascade_http_request_duration_seconds_bucket{route="${kind}",le="+Inf"} ${h.n}`);
+      lines.push(`cascade_http_request_duration_seconds_sum{route="${kind}"} ${h.sum}`, `cascade_http_request_duration_seconds_count{route="${kind}"} ${h.n}`);
+    }
     for (const [name, c] of this.counters) lines.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`, `${name} ${c.value}`);
     for (const [name, fn] of this.gauges) lines.push(`# TYPE ${name} gauge`, `${name} ${fn()}`);
     return lines.join('\n') + '\n';

@@ -222,6 +222,8 @@ describe.each([
     const m = await (await fetch(new URL('/metrics', t.url))).text();
     expect(m).toMatch(/cascade_http_requests_total\{route="segment",status="200"\} \d+/);
     expect(m).toMatch(/cascade_jobs_running 0/);
+    expect(m).toMatch(/cascade_http_request_duration_seconds_bucket\{route="segment",le="\+Inf"\} [1-9]/);
+    expect(m).toMatch(/cascade_hot_cache_hits_total \d+/);
     expect(m).toMatch(/cascade_child_processes 0/);
   });
 
