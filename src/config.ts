@@ -44,6 +44,10 @@ export interface Config {
    * another listed one). Empty: manifests list relative URIs.
    */
   cdnBaseUrls: string[];
+  /** off: HTTP/1.1; h2c: HTTP/2 cleartext (prior knowledge); tls: HTTPS with HTTP/2 and HTTP/1.1. */
+  http2: 'off' | 'h2c' | 'tls';
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   /** When set, /vod/ requests must carry `X-Cascade-Shield: <secret>` (only the CDN knows it). */
   shieldSecret?: string;
   /** Signed playback: keys (first signs, all verify), whether tokens are required, token lifetime. */
@@ -191,6 +195,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const shieldSecret = (pick('shieldSecret', 'CASCADE_SHIELD_SECRET') as string | undefined) || undefined;
   if (shieldSecret !== undefined && shieldSecret.length < 16) throw new ConfigError('shieldSecret', 'must be at least 16 characters');
 
+  const http2 = String(pick('http2', 'CASCADE_HTTP2') ?? 'off');
+  if (!['off', 'h2c', 'tls'].includes(http2)) throw new ConfigError('http2', 'must be off, h2c or tls');
+  const tlsCertFile = (pick('tlsCertFile', 'CASCADE_TLS_CERT') as string | undefined) || undefined;
+  const tlsKeyFile = (pick('tlsKeyFile', 'CASCADE_TLS_KEY') as string | undefined) || undefined;
+  if (http2 === 'tls' && (!tlsCertFile || !tlsKeyFile)) throw new ConfigError('http2', 'tls needs tlsCertFile and tlsKeyFile (CASCADE_TLS_CERT, CASCADE_TLS_KEY)');
+
   return {
     host,
     port: int('port', pick('port', 'CASCADE_PORT') ?? 8080, 0, 65535),
@@ -210,6 +220,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs', 'CASCADE_STORAGE_TIMEOUT_MS') ?? 10_000, 100, 600_000),
     cdnBaseUrls,
     shieldSecret,
+    http2: http2 as Config['http2'],
+    tlsCertFile,
+    tlsKeyFile,
     signing: { keys, required, ttlSec: int('playbackTokenTtlSec', pick('playbackTokenTtlSec', 'CASCADE_PLAYBACK_TOKEN_TTL_SEC') ?? 6 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as Config['logLevel'],
     edges: parseEdges(pick('edges', 'CASCADE_EDGES'), 'edges'),

@@ -73,6 +73,12 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     corsAllowedOrigins: config.corsAllowedOrigins,
     signing: config.signing,
     cdnBaseUrls: config.cdnBaseUrls,
+    transport:
+      config.http2 === 'tls'
+        ? { kind: 'tls', cert: await readFile(config.tlsCertFile!), key: await readFile(config.tlsKeyFile!) }
+        : config.http2 === 'h2c'
+          ? { kind: 'h2c' }
+          : { kind: 'http1' },
     shieldSecret: config.shieldSecret,
     hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
   });

@@ -26,6 +26,8 @@ export interface AppDeps {
   hotCache?: HotCacheOptions;
   signing?: { keys: SigningKey[]; required: boolean; ttlSec: number };
   cdnBaseUrls?: string[];
+  /** HTTP/1.1 (default), HTTP/2 cleartext, or TLS (HTTP/2 with HTTP/1.1 fallback). */
+  transport?: { kind: 'http1' } | { kind: 'h2c' } | { kind: 'tls'; key: Buffer; cert: Buffer };
   shieldSecret?: string;
   now?: () => Date;
 }
@@ -63,7 +65,11 @@ function storageHealth(store: ObjectStore): () => Promise<boolean> {
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
+  const transport = deps.transport ?? { kind: 'http1' };
   const app = Fastify({
+    // HTTP/2 (LL-HLS delivery recommends it): cleartext (prior knowledge) or TLS with HTTP/1.1 fallback.
+    ...(transport.kind === 'h2c' ? { http2: true } : {}),
+    ...(transport.kind === 'tls' ? { http2: true, https: { key: transport.key, cert: transport.cert, allowHTTP1: true } } : {}),
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // Per-request lines are off: /metrics counts requests and errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
@@ -73,7 +79,10 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     // Ids are validated in handlers; a 2 KiB cap keeps hostile URLs cheap.
     routerOptions: { maxParamLength: 256 },
     bodyLimit: 1024 * 1024,
-  });
+  } as never) as unknown as FastifyInstance;
+  // A client that opens a connection must send its headers within 30 s (slowloris); bodies
+  // (uploads of large masters) have no overall limit.
+  if ('headersTimeout' in app.server) (app.server as { headersTimeout: number }).headersTimeout = 30_000;
   const metrics = new Metrics();
   const now = deps.now ?? (() => new Date());
 
