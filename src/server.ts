@@ -84,6 +84,11 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
   });
   metrics.gauge('cascade_child_processes', () => supervisor.running);
   await ingest.start();
+  // The origin can serve without ffmpeg, but every job would fail: say so at start.
+  for (const [name, bin] of [['ffmpeg', config.ffmpegPath], ['ffprobe', config.ffprobePath]] as const) {
+    const ok = await supervisor.exec(name, bin, ['-version'], { timeoutMs: 10_000 }).then((r) => r.code === 0, () => false);
+    if (!ok) logger.error({ bin }, `${name} is not runnable: uploads will fail until it is installed (apt-get install ffmpeg) or CASCADE_${name.toUpperCase()} points to it`);
+  }
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -100,7 +100,10 @@ export function interpretProbe(json: unknown, sizeBytes: number): SourceInfo {
 export async function probeSource(supervisor: Supervisor, ffprobePath: string, path: string, signal?: AbortSignal): Promise<SourceInfo> {
   const { size } = await stat(path);
   if (size === 0) throw createError('SOURCE_EMPTY');
-  const res = await supervisor.exec('ffprobe', ffprobePath, ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { timeoutMs: 60_000, signal });
+  const res = await supervisor.exec('ffprobe', ffprobePath, ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { timeoutMs: 60_000, signal }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw createError('INTERNAL', `ffprobe not found at ${JSON.stringify(ffprobePath)}: install ffmpeg or set CASCADE_FFPROBE`);
+    throw err;
+  });
   if (res.code !== 0) {
     const reason = res.stderr.trim().split('\n').pop() ?? '';
     if (/moov atom not found|partial file|Truncat|End of file/i.test(res.stderr)) throw createError('SOURCE_TRUNCATED', `the source is truncated or damaged: ${reason}`);

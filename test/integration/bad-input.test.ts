@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { api, filesUnder, startTestServer, TEST_TOKEN, waitJob, type TestServer } from '../helpers/server.js';
@@ -144,6 +145,24 @@ describe('requests that are refused outright', () => {
     expect(streamed.status).toBe(413);
     expect((await api(t.url, 'GET', '/api/v1/titles/big')).status).toBe(404);
   });
+  it('a client that disconnects mid-upload leaves no file and no job', async () => {
+    const before = (await api(t.url, 'GET', '/api/v1/jobs')).json.jobs.length;
+    const u = new URL(t.url);
+    await new Promise<void>((resolve) => {
+      const sock = connect(Number(u.port), u.hostname, () => {
+        sock.write(`PUT /api/v1/titles/dropped/source HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Length: 5000000\r\n\r\n`);
+        sock.write(Buffer.alloc(200_000));
+        setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, 200);
+      });
+    });
+    for (let i = 0; i < 50 && (await filesUnder(join(t.dataDir, 'uploads'))).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await api(t.url, 'GET', '/api/v1/jobs')).json.jobs.length).toBe(before);
+    expect((await api(t.url, 'GET', '/api/v1/titles/dropped')).status).toBe(404);
+  });
+
   it('a bad ladder → 400 INVALID_LADDER before anything is stored', async () => {
     const r = await api(t.url, 'PUT', '/api/v1/titles/lad/source?ladder=bogus', 'abc', { 'content-type': 'application/octet-stream' });
     expect(r.status).toBe(400);
