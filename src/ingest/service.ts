@@ -4,7 +4,7 @@
  * up after failures and cancels (no objects, no temp files, no ffmpeg left).
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -300,10 +300,6 @@ export class IngestService {
     for (const ac of this.running.values()) ac.abort(SHUTDOWN);
     while (this.running.size > 0) await new Promise((r) => setTimeout(r, 20));
     await this.queue.onIdle();
-  }
-
-  async sourceSize(jobId: string): Promise<number | undefined> {
-    return stat(join(this.uploadDir(jobId), 'source')).then((s) => s.size, () => undefined);
   }
 }
 

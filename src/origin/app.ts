@@ -2,7 +2,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
 import type { IngestService } from '../ingest/index.js';
-import { CascadeError, createError, ERROR_CODES } from '../shared/errors.js';
+import { CascadeError, createError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
 import { makeBearerCheck } from './auth.js';
@@ -134,4 +134,3 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   return { app, metrics };
 }
 
-export { ERROR_CODES };

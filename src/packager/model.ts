@@ -49,4 +49,3 @@ export interface TitleTimeline {
   renditions: Rendition[];
 }
 
-export const seconds = (units: number, timescale: number): number => units / timescale;

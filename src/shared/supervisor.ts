@@ -25,10 +25,6 @@ export class Supervisor {
     return this.live.size;
   }
 
-  pids(): number[] {
-    return [...this.live].map((t) => t.handle.pid).filter((p): p is number => p !== undefined);
-  }
-
   /**
    * Registers a process started elsewhere (fluent-ffmpeg spawns its own). `exited`
    * must settle when the process is gone.
