@@ -135,6 +135,7 @@ describe.each([
     expect(bad.status).toBe(416);
     expect(bad.headers.get('content-range')).toBe(`bytes */${segBytes.length}`);
     expect((await bad.json()).error.code).toBe('INVALID_RANGE');
+    expect(bad.headers.get('cache-control')).toBe('no-store');
 
     const head = await fetch(new URL(`${base}/2.m4s`, t.url), { method: 'HEAD' });
     expect(head.status).toBe(200);
