@@ -38,14 +38,15 @@ export async function runDemo(server: Server, url: string, io: { json: boolean; 
     const dash = new URL(title.playback!.dash, url).toString();
     if (!io.json) {
       io.print(`\nCascade demo is running at ${url}`);
+      io.print(`Console:   ${url}/console#token=${server.apiToken}`);
       io.print(`API token: ${server.apiToken}`);
       io.print(`\nVOD title "${title.id}": ${title.durationSec}s, renditions ${title.renditions.map((r) => r.id).join(', ')}`);
       io.print(`  HLS:  ${hls}`);
       io.print(`  DASH: ${dash}`);
       io.print(`  try:  ffplay ${hls}`);
-      io.print(`\nNot in this version yet: the operator console (/console) and the sample live channel.`);
+      io.print(`\nNot in this version yet: the sample live channel (live ingest is a later milestone).`);
     }
-    return { url, apiToken: server.apiToken, title: title.id, playback: { hls, dash }, renditions: title.renditions.map((r) => r.id) };
+    return { url, console: `${url}/console#token=${server.apiToken}`, apiToken: server.apiToken, title: title.id, playback: { hls, dash }, renditions: title.renditions.map((r) => r.id) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

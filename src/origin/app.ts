@@ -13,6 +13,7 @@ import { Metrics } from './metrics.js';
 import { HotObjectCache, type HotCacheOptions } from './hot-cache.js';
 import type { SigningKey } from './signed-urls.js';
 import { registerApiRoutes } from './routes/api.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerPlaybackRoutes } from './routes/playback.js';
 
@@ -130,6 +131,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   const hot = new HotObjectCache(deps.store, deps.hotCache ?? DEFAULT_HOT_CACHE, metrics);
   const signing = deps.signing ?? { keys: [], required: false, ttlSec: 3600 };
   registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, cdnBaseUrls: deps.cdnBaseUrls ?? [], shieldSecret: deps.shieldSecret, now });
+  registerConsoleRoutes(app);
   registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, now });
   return { app, metrics };
 }

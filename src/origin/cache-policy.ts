@@ -13,6 +13,8 @@ export type CacheKind =
   | 'time'
   | 'health'
   | 'api'
+  | 'console-page'
+  | 'console-asset'
   | 'error-not-found'
   | 'error-client'
   | 'error-server';
@@ -35,6 +37,9 @@ export const CACHE_POLICY: Record<CacheKind, string> = {
   time: 'no-store',
   health: 'no-store',
   api: 'no-store',
+  // The console page revalidates every time (a new version must show at once); its assets are small.
+  'console-page': 'no-cache',
+  'console-asset': 'public, max-age=3600',
   // Short, so a title published a moment later is found.
   'error-not-found': 'public, max-age=5',
   'error-client': 'no-store',

@@ -102,6 +102,7 @@ it('cascade demo --json --exit-when-ready publishes the sample and prints its UR
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(out.playback.hls).toMatch(new RegExp(`^http://127.0.0.1:${port}/vod/sample/v\\w+/master.m3u8$`));
     expect(out.renditions).toEqual(['720p', '480p', '360p', 'audio']);
+    expect(out.console).toBe(`http://127.0.0.1:${port}/console#token=${out.apiToken}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

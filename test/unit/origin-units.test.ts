@@ -21,9 +21,11 @@ describe('cache policy table', () => {
     ['error-not-found', /^public, max-age=5$/],
     ['error-client', /^no-store$/],
     ['error-server', /^no-store$/],
+    ['console-page', /^no-cache$/],
+    ['console-asset', /^public, max-age=3600$/],
   ] as const)('%s → %s', (kind, re) => expect(cacheControl(kind)).toMatch(re));
   it('covers every kind and maps statuses', () => {
-    expect(Object.keys(CACHE_POLICY)).toHaveLength(12);
+    expect(Object.keys(CACHE_POLICY)).toHaveLength(14);
     expect(errorCacheKind(404)).toBe('error-not-found');
     expect(errorCacheKind(416)).toBe('error-client');
     expect(errorCacheKind(503)).toBe('error-server');

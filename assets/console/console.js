@@ -1,0 +1,235 @@
+// Cascade operator console: plain DOM, the admin API with the bearer token, hls.js/dash.js for preview.
+(() => {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  let token = '';
+  let player = null;
+  let current = null; // title shown in the player
+
+  const api = async (method, path, body) => {
+    const res = await fetch(path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : undefined;
+    if (!res.ok) throw Object.assign(new Error(json?.error?.message ?? res.statusText), { status: res.status, code: json?.error?.code });
+    return json;
+  };
+  const el = (tag, attrs = {}, ...children) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === 'onclick') e.addEventListener('click', v);
+      else if (k === 'className') e.className = v;
+      else e.setAttribute(k, v);
+    }
+    for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+    return e;
+  };
+  const fmtDuration = (s) => (s ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '–');
+
+  // --- sign in: token from the URL fragment (#token=...), the session, or the form
+  const signIn = async (t) => {
+    token = t;
+    try {
+      await api('GET', '/api/v1/titles');
+    } catch (e) {
+      token = '';
+      $('login-error').textContent = e.status === 401 ? 'That token is not valid.' : `Cannot reach the API: ${e.message}`;
+      return false;
+    }
+    sessionStorage.setItem('cascade-token', t);
+    $('login').hidden = true;
+    $('app').hidden = false;
+    $('logout').hidden = false;
+    $('who').textContent = 'signed in';
+    $('login-error').textContent = '';
+    refresh();
+    setInterval(refresh, 1000);
+    return true;
+  };
+  $('login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void signIn($('token').value.trim());
+  });
+  $('logout').addEventListener('click', () => {
+    sessionStorage.removeItem('cascade-token');
+    location.reload();
+  });
+  const tokenFromHash = () => {
+    const t = new URLSearchParams(location.hash.slice(1)).get('token');
+    if (t) history.replaceState(null, '', location.pathname); // keep the token out of history
+    return t;
+  };
+  let signedIn = false;
+  const start = async (t) => {
+    if (t && !signedIn) signedIn = await signIn(t);
+  };
+  void start(tokenFromHash() || sessionStorage.getItem('cascade-token'));
+  // A /console#token=... link opened on the page that is already showing.
+  window.addEventListener('hashchange', () => void start(tokenFromHash()));
+
+  // --- titles and jobs, refreshed every second
+  let refreshing = false;
+  async function refresh() {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const [{ titles }, { jobs }] = await Promise.all([api('GET', '/api/v1/titles'), api('GET', '/api/v1/jobs')]);
+      renderTitles(titles);
+      renderJobs(jobs);
+    } catch (e) {
+      if (e.status === 401) location.reload();
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  function renderTitles(titles) {
+    const body = $('titles').tBodies[0];
+    body.replaceChildren(
+      ...titles.map((t) =>
+        el(
+          'tr',
+          { 'data-title': t.id },
+          el('td', {}, t.id),
+          el('td', { className: `status-${t.status}` }, t.status),
+          el('td', {}, fmtDuration(t.durationSec)),
+          el('td', {}, t.renditions.map((r) => r.id).join(', ')),
+          el('td', {}, t.version ?? '–'),
+          el(
+            'td',
+            {},
+            t.playback ? el('button', { onclick: () => play(t) }, 'Play') : '',
+            ' ',
+            el('button', { className: 'secondary', onclick: () => remove(t.id) }, 'Delete'),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderJobs(jobs) {
+    const body = $('jobs').tBodies[0];
+    body.replaceChildren(
+      ...jobs
+        .slice(-20)
+        .reverse()
+        .map((j) =>
+          el(
+            'tr',
+            { 'data-job': j.id },
+            el('td', {}, j.id),
+            el('td', {}, j.titleId),
+            el('td', { className: `status-${j.status}` }, j.status === 'running' ? `${j.status} (${j.stage})` : j.status),
+            el('td', {}, el('progress', { max: '1', value: String(j.progress) }), ` ${Math.round(j.progress * 100)}%`),
+            el('td', { className: 'error' }, j.error ? `${j.error.code}: ${j.error.message}` : ''),
+            el('td', {}, j.status === 'queued' || j.status === 'running' ? el('button', { className: 'secondary', onclick: () => cancel(j.id) }, 'Cancel') : ''),
+          ),
+        ),
+    );
+  }
+
+  async function remove(id) {
+    if (!confirm(`Delete title ${id} and all its media?`)) return;
+    await api('DELETE', `/api/v1/titles/${encodeURIComponent(id)}`).catch((e) => alert(e.message));
+    if (current?.id === id) stopPlayer();
+    refresh();
+  }
+  async function cancel(id) {
+    await api('DELETE', `/api/v1/jobs/${encodeURIComponent(id)}`).catch((e) => alert(e.message));
+    refresh();
+  }
+
+  // --- upload: XHR for upload progress, then the job's encode progress
+  $('upload-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const title = $('up-title').value.trim();
+    const file = $('up-file').files[0];
+    if (!file) return;
+    $('up-error').textContent = '';
+    $('up-status').hidden = false;
+    const show = (label, f) => {
+      $('up-label').textContent = label;
+      $('up-progress').value = f;
+      $('up-pct').textContent = `${Math.round(f * 100)}%`;
+    };
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', `/api/v1/titles/${encodeURIComponent(title)}/source?ladder=${encodeURIComponent($('up-ladder').value)}`);
+    xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.upload.onprogress = (e) => e.lengthComputable && show('uploading', e.loaded / e.total);
+    xhr.onerror = () => ($('up-error').textContent = 'Upload failed: connection lost.');
+    xhr.onload = async () => {
+      const json = xhr.responseText ? JSON.parse(xhr.responseText) : {};
+      if (xhr.status !== 202) {
+        $('up-error').textContent = `${json.error?.code ?? xhr.status}: ${json.error?.message ?? xhr.statusText}`;
+        return;
+      }
+      const id = json.job.id;
+      for (;;) {
+        const j = await api('GET', `/api/v1/jobs/${id}`);
+        show(j.status === 'running' ? j.stage : j.status, j.progress);
+        if (j.status === 'succeeded') break;
+        if (j.status === 'failed' || j.status === 'canceled') {
+          $('up-error').textContent = `${j.error?.code}: ${j.error?.message}`;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      refresh();
+    };
+    show('uploading', 0);
+    xhr.send(file);
+  });
+
+  // --- player with rendition picker and the manifest text
+  function stopPlayer() {
+    // hls.js and dash.js both have destroy(); calling dash.js's reset() after it throws.
+    player?.destroy();
+    player = null;
+    $('video').removeAttribute('src');
+  }
+
+  async function play(t) {
+    current = t;
+    $('player').hidden = false;
+    $('pl-title').textContent = t.id;
+    const picker = $('pl-rendition');
+    const videos = t.renditions.filter((r) => r.kind === 'video').sort((a, b) => a.bandwidth - b.bandwidth);
+    picker.replaceChildren(el('option', { value: 'auto' }, 'auto'), ...videos.map((r, i) => el('option', { value: String(i) }, `${r.id} (${Math.round(r.bandwidth / 1000)} kb/s)`)));
+    await load();
+  }
+
+  async function load() {
+    if (!current) return;
+    stopPlayer();
+    const video = $('video');
+    const format = $('pl-format').value;
+    const url = format === 'hls' ? current.playback.hls : current.playback.dash;
+    $('manifest').textContent = await (await fetch(url)).text();
+    const pick = $('pl-rendition').value;
+    $('pl-state').textContent = 'loading';
+    if (format === 'hls' && window.Hls?.isSupported()) {
+      const hls = new Hls();
+      hls.on(Hls.Events.MANIFEST_PARSED, () => {
+        if (pick !== 'auto') hls.currentLevel = Number(pick);
+        video.play().catch(() => undefined);
+      });
+      hls.on(Hls.Events.ERROR, (_e, d) => d.fatal && ($('pl-state').textContent = `error: ${d.details}`));
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      player = hls;
+    } else if (format === 'dash' && window.dashjs) {
+      const p = dashjs.MediaPlayer().create();
+      p.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: pick === 'auto' } } } });
+      p.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => pick !== 'auto' && p.setRepresentationForTypeByIndex?.('video', Number(pick)));
+      p.on(dashjs.MediaPlayer.events.ERROR, (e) => ($('pl-state').textContent = `error: ${e.error?.message ?? e.error?.code}`));
+      p.initialize(video, url, true);
+      player = p;
+    } else {
+      video.src = url; // Safari plays HLS natively
+      video.play().catch(() => undefined);
+    }
+  }
+  $('pl-format').addEventListener('change', load);
+  $('pl-rendition').addEventListener('change', load);
+  $('video').addEventListener('timeupdate', () => ($('pl-state').textContent = `playing ${$('video').currentTime.toFixed(1)} s`));
+})();

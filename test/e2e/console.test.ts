@@ -1,0 +1,83 @@
+/** The operator console in real headless Chromium: sign in, upload, watch the job, play, delete. */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { makeMaster } from '../helpers/media.js';
+import { startPlayerRig, type PlayerRig } from '../helpers/players.js';
+import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+
+const artefacts = new URL('../../.tmp/artefacts/', import.meta.url).pathname;
+let t: TestServer;
+let rig: PlayerRig;
+let media: string;
+let page: Page;
+const errors: string[] = [];
+
+beforeAll(async () => {
+  media = await mkdtemp(join(tmpdir(), 'cascade-console-'));
+  await mkdir(artefacts, { recursive: true });
+  t = await startTestServer();
+  rig = await startPlayerRig();
+  page = await rig.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message} ${e.stack?.split('\n').slice(0, 4).join(' | ')}`));
+  page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
+  page.on('dialog', (d) => void d.accept());
+}, 60_000);
+
+afterAll(async () => {
+  await rig?.close();
+  await t?.stop();
+  await rm(media, { recursive: true, force: true });
+});
+
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    await page.screenshot({ path: join(artefacts, `console-${name}.png`), fullPage: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+it('a wrong token is refused at the login form', async () => {
+  await step('login-wrong', async () => {
+    await page.goto(`${t.url}/console`);
+    await page.fill('#token', 'definitely-not-the-token');
+    await page.click('#login-form button');
+    await page.waitForFunction(() => document.getElementById('login-error')!.textContent!.includes('not valid'));
+    expect(await page.isVisible('#app')).toBe(false);
+  });
+});
+
+it('signs in from the URL fragment, uploads a master, follows the job to 100 %, plays HLS and DASH, deletes', async () => {
+  const master = await makeMaster(join(media, 'console.mp4'), { seconds: 6, size: '1280x720' });
+  errors.length = 0; // the refused login above logged its 401 on purpose
+  await step('flow', async () => {
+    await page.goto(`${t.url}/console#token=${TEST_TOKEN}`);
+    await page.waitForSelector('#app:not([hidden])');
+    expect(page.url()).not.toContain(TEST_TOKEN);
+    await page.fill('#up-title', 'from-console');
+    await page.selectOption('#up-ladder', 'draft');
+    await page.setInputFiles('#up-file', master);
+    await page.click('#upload-form button');
+    await page.waitForFunction(() => document.getElementById('up-label')!.textContent === 'succeeded', undefined, { timeout: 60_000 });
+    expect(await page.getAttribute('#up-progress', 'value')).toBe('1');
+    await page.waitForSelector('tr[data-title="from-console"] .status-ready');
+    await page.waitForSelector('#jobs tr .status-succeeded');
+
+    await page.click('tr[data-title="from-console"] button:has-text("Play")');
+    await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 20_000 });
+    expect(await page.textContent('#manifest')).toContain('#EXTM3U');
+    await page.selectOption('#pl-rendition', { index: 1 });
+    await page.selectOption('#pl-format', 'dash');
+    await page.waitForFunction(() => document.getElementById('manifest')!.textContent!.includes('<MPD'));
+    await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 20_000 });
+    await page.screenshot({ path: join(artefacts, 'console.png'), fullPage: true });
+
+    await page.click('tr[data-title="from-console"] button:has-text("Delete")');
+    await page.waitForSelector('tr[data-title="from-console"]', { state: 'detached' });
+  });
+  expect(errors).toEqual([]);
+}, 120_000);
