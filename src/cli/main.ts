@@ -20,8 +20,37 @@ Every command accepts --json.`;
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`${s}\n`);
 
+const HELP: Record<string, string> = {
+  serve: `cascade serve [--port 8080] [--host 127.0.0.1] [--data ./data] [--storage <url>] [--config file.json] [--json]
+
+Runs the origin, the admin API, the console and the ingest workers in one process.
+  --storage file://<dir>          local object store (default: <data>/store)
+  --storage s3://<bucket>/<prefix> any S3-compatible store (CASCADE_S3_ENDPOINT, AWS_* credentials)
+Prints the API token when it generates one (saved in <data>/api-token).
+
+examples:
+  cascade serve
+  CASCADE_S3_ENDPOINT=http://127.0.0.1:9000 cascade serve --storage s3://media/cascade`,
+  demo: `cascade demo [--port 8080] [--data ./data] [--json] [--exit-when-ready]
+
+Starts serve, encodes a generated 20 s sample and prints the console and playback URLs.`,
+  ingest: `cascade ingest <file> --title <id> [--ladder <preset|file.json>] [--server <url>] [--token <token>] [--json]
+
+Uploads a master to a running server and follows its job; exit 0 when the title is published,
+1 when the job fails (the reason is printed), 2 on usage errors, 3 when the server is unreachable.
+The token comes from --token, CASCADE_API_TOKEN or ./data/api-token.
+
+examples:
+  cascade ingest film.mov --title film
+  cascade ingest film.mov --title film --ladder fast --server http://origin:8080 --json`,
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command && HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
+    out(HELP[command]);
+    return 0;
+  }
   try {
     switch (command) {
       case 'serve':

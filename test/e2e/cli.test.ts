@@ -83,6 +83,9 @@ describe('cascade serve + ingest', () => {
 
   it('usage errors and unreachable servers are clear', async () => {
     expect((await run(['ingest'])).code).toBe(2);
+    const help = await run(['ingest', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/exit 0 when the title is published/);
     expect((await run(['bogus'])).code).toBe(2);
     const r = await run(['ingest', bin, '--title', 'x', '--server', 'http://127.0.0.1:1', '--token', 'x'.repeat(20)]);
     expect(r.code).toBe(3);

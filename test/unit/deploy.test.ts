@@ -1,0 +1,15 @@
+/** The deployment files for users stay valid: the compose file parses, and it mounts the tested VCL. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+it('docker-compose.yml is valid (docker-compose config) and its edges run deploy/varnish/edge.vcl', () => {
+  const out = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, env: { ...process.env, CASCADE_API_TOKEN: '' } }).toString();
+  for (const svc of ['minio:', 'minio-init:', 'origin-a:', 'origin-b:', 'edge-a:', 'edge-b:']) expect(out).toContain(svc);
+  expect(out).toMatch(/deploy\/varnish\/edge\.vcl/);
+  const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
+  expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends ffmpeg/);
+  expect(dockerfile).toMatch(/npm ci/);
+});
