@@ -3,7 +3,8 @@
 // ffmpeg running the very same argv (built by the same pure function), same input, same run.
 // Prints wall times and the ratio (target ≤ 1.05). Usage: node bench/encode.js [seconds] [ladder]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { publish } from './lib.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../dist/config.js';
@@ -36,14 +37,7 @@ try {
   const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
   const runCascade = async (title) => {
     const t0 = performance.now();
-    const res = await fetch(`${url}/api/v1/titles/${title}/source`, { method: 'PUT', body: createReadStream(master), duplex: 'half', headers: { authorization: `Bearer ${token}`, 'content-length': String(statSync(master).size) } });
-    const { job } = await res.json();
-    for (;;) {
-      const j = await (await fetch(`${url}/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
-      if (j.status === 'succeeded') break;
-      if (j.status === 'failed' || j.status === 'canceled') throw new Error(JSON.stringify(j.error));
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await publish(url, token, title, master);
     return (performance.now() - t0) / 1000;
   };
   // Alternate the two, twice, and keep the best of each (less noise from the shared 2 cores).

@@ -5,10 +5,10 @@
 // Prints req/s and the ratio to nginx. Usage: node bench/origin.js [seconds=8] [connections=50]
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { freePort, publish } from './lib.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer as netServer } from 'node:net';
 import Fastify from 'fastify';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
@@ -20,7 +20,6 @@ const conns = Number(process.argv[3] ?? 50);
 const dir = mkdtempSync(join(tmpdir(), 'cascade-bench-origin-'));
 chmodSync(dir, 0o755); // nginx workers run as an unprivileged user
 const token = 'bench-token-0123456789';
-const freePort = () => new Promise((r) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 // Asynchronous on purpose: the Cascade server under test runs in this process's event loop.
 const wrk = async (url) => {
   const out = (await execFileP('wrk', ['-t2', `-c${conns}`, `-d${seconds}s`, '--latency', url])).stdout;
@@ -36,14 +35,7 @@ try {
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-t', '12', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-t', '12', '-f', 'lavfi', '-i', 'sine', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', master]);
   server = await createServer(loadConfig({ dataDir: join(dir, 'data'), apiToken: token, port: 0, logLevel: 'warn' }, { ...process.env, CASCADE_LADDER: 'fast' }), { logger: createLogger('warn') });
   const url = await server.app.listen({ port: await freePort(), host: '127.0.0.1' });
-  const up = await (await fetch(`${url}/api/v1/titles/bench/source`, { method: 'PUT', body: createReadStream(master), duplex: 'half', headers: { authorization: `Bearer ${token}`, 'content-length': String(statSync(master).size) } })).json();
-  for (;;) {
-    const j = await (await fetch(`${url}/api/v1/jobs/${up.job.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
-    if (j.status === 'succeeded') break;
-    if (j.status === 'failed') throw new Error(JSON.stringify(j.error));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const title = await (await fetch(`${url}/api/v1/titles/bench`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const title = await publish(url, token, 'bench', master);
   const segPath = `/vod/bench/${title.version}/720p/2.m4s`;
   const seg = Buffer.from(await (await fetch(url + segPath)).arrayBuffer());
   const manifest = Buffer.from(await (await fetch(url + title.playback.hls)).arrayBuffer());

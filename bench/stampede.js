@@ -3,9 +3,9 @@
 // against the same N requests sent straight to the store (what a CDN stampede would cost without
 // coalescing). Prints storage reads and latency percentiles of both. Usage: node bench/stampede.js [N=1000]
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { freePort, publish } from './lib.js';
 import { request } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,6 @@ import { createLogger } from '../dist/shared/logger.js';
 const N = Number(process.argv[2] ?? 1000);
 const dir = mkdtempSync(join(tmpdir(), 'cascade-stampede-'));
 const token = 'bench-token-0123456789';
-const freePort = () => new Promise((r) => { const s = netServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 const get = (url, headers = {}) => new Promise((resolve, reject) => {
   const t0 = performance.now();
   request(url, { agent: false, headers }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 })); }).on('error', reject).end();
@@ -36,14 +35,7 @@ try {
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-t', '8', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '8', '-f', 'lavfi', '-i', 'sine', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', master]);
   server = await createServer(loadConfig({ dataDir: join(dir, 'data'), apiToken: token, storage: 's3://bench/c' }, env), { logger: createLogger('warn') });
   const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
-  const up = await (await fetch(`${url}/api/v1/titles/st/source`, { method: 'PUT', body: createReadStream(master), duplex: 'half', headers: { authorization: `Bearer ${token}`, 'content-length': String(statSync(master).size) } })).json();
-  for (;;) {
-    const j = await (await fetch(`${url}/api/v1/jobs/${up.job.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
-    if (j.status === 'succeeded') break;
-    if (j.status === 'failed') throw new Error(JSON.stringify(j.error));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const { version } = await (await fetch(`${url}/api/v1/titles/st`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const { version } = await publish(url, token, 'st', master);
   const readsBefore = Number(/cascade_storage_reads_total (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
   const cascade = await Promise.all(Array.from({ length: N }, () => get(`${url}/vod/st/${version}/720p/1.m4s`)));
   const readsAfter = Number(/cascade_storage_reads_total (\d+)/.exec(await (await fetch(`${url}/metrics`)).text())[1]);

@@ -1,12 +1,11 @@
 /** hls.js, dash.js and Shaka play a published title to the end, at the lowest and highest rendition. */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { playToEnd, startPlayerRig, type PlayerRig } from '../helpers/players.js';
-import { api, startTestServer, waitJob, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, publishTitle } from '../helpers/server.js';
 
 let t: TestServer;
 let rig: PlayerRig;
@@ -17,10 +16,7 @@ beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'cascade-play-'));
   const master = await makeMaster(join(media, 'm.mp4'), { seconds: 10, size: '1280x720' });
   t = await startTestServer();
-  const { size } = await stat(master);
-  const up = await api(t.url, 'PUT', '/api/v1/titles/play/source', createReadStream(master) as never, { 'content-length': String(size) });
-  expect((await waitJob(t.url, up.json.job.id)).status).toBe('succeeded');
-  title = (await api(t.url, 'GET', '/api/v1/titles/play')).json;
+  title = await publishTitle(t.url, 'play', master);
   rig = await startPlayerRig();
 }, 180_000);
 

@@ -4,14 +4,13 @@
  * should, and serve stale when the origin process is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { freePort } from '../helpers/s3rver.js';
-import { api, TEST_TOKEN, waitJob } from '../helpers/server.js';
+import { TEST_TOKEN, publishTitle } from '../helpers/server.js';
 import { startVarnish, type Varnish } from '../helpers/varnish.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -31,10 +30,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => origin.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
   const master = await makeMaster(join(dir, 'm.mp4'), { seconds: 4, size: '640x360' });
-  const { size } = await stat(master);
-  const up = await api(base, 'PUT', '/api/v1/titles/edge/source', createReadStream(master) as never, { 'content-length': String(size) });
-  expect((await waitJob(base, up.json.job.id)).status).toBe('succeeded');
-  title = (await api(base, 'GET', '/api/v1/titles/edge')).json;
+  title = await publishTitle(base, 'edge', master);
   varnish = await startVarnish(base);
 }, 120_000);
 

@@ -1,5 +1,6 @@
 /** Starts a real Cascade server (in-process) on a free port with a temp data dir. */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
@@ -66,4 +67,19 @@ export async function filesUnder(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out;
+}
+
+/** PUTs a master file as the title's source (streamed, with Content-Length). */
+export async function uploadSource(base: string, title: string, file: string, query = ''): Promise<{ status: number; json: any; headers: Headers }> {
+  const { size } = await stat(file);
+  return api(base, 'PUT', `/api/v1/titles/${title}/source${query}`, createReadStream(file) as never, { 'content-length': String(size), 'content-type': 'application/octet-stream' });
+}
+
+/** Uploads, waits for the job to succeed (throws otherwise) and returns the title view. */
+export async function publishTitle(base: string, title: string, file: string, query = ''): Promise<any> {
+  const up = await uploadSource(base, title, file, query);
+  if (up.status !== 202) throw new Error(`upload of ${title} refused: ${JSON.stringify(up.json)}`);
+  const job = await waitJob(base, up.json.job.id);
+  if (job.status !== 'succeeded') throw new Error(`job of ${title} ${job.status}: ${JSON.stringify(job.error)}`);
+  return (await api(base, 'GET', `/api/v1/titles/${title}`)).json;
 }

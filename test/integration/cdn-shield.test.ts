@@ -1,13 +1,12 @@
 /** CDN base URLs in manifests and the origin-shield guard, over HTTP. */
 import { execFileSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { MPD_SCHEMA, parseM3u8Strict, parseMpdStrict } from '../helpers/manifests.js';
-import { api, startTestServer, waitJob, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, publishTitle } from '../helpers/server.js';
 
 const SHIELD = 'shield-secret-0123456789';
 let t: TestServer;
@@ -19,10 +18,7 @@ beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'cascade-cdn-'));
   const master = await makeMaster(join(media, 'm.mp4'), { seconds: 4, size: '640x360' });
   t = await startTestServer({ CASCADE_CDN_BASE_URLS: 'https://cdn-a.example, https://cdn-b.example/edge/', CASCADE_SHIELD_SECRET: SHIELD });
-  const { size } = await stat(master);
-  const up = await api(t.url, 'PUT', '/api/v1/titles/x/source', createReadStream(master) as never, { 'content-length': String(size) });
-  expect((await waitJob(t.url, up.json.job.id)).status).toBe('succeeded');
-  title = (await api(t.url, 'GET', '/api/v1/titles/x')).json;
+  title = await publishTitle(t.url, 'x', master);
 }, 120_000);
 afterAll(async () => {
   await t?.stop();

@@ -2,8 +2,7 @@
  * Storage protection, measured at the wire: a counting proxy sits between Cascade
  * and a real s3rver, so every storage GET that Cascade makes is counted.
  */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -11,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { startS3rver, S3RVER_ENV, type S3rver } from '../helpers/s3rver.js';
-import { api, startTestServer, waitJob, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, publishTitle } from '../helpers/server.js';
 
 let s3: S3rver;
 let proxy: CountingProxy;
@@ -40,10 +39,7 @@ beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'cascade-coal-'));
   const master = await makeMaster(join(media, 'm.mp4'), { seconds: 8, size: '1280x720' });
   t = await startTestServer({ CASCADE_S3_ENDPOINT: proxy.url, CASCADE_HOT_CACHE_BYTES: String(64 * 1024 * 1024) }, { storage: 's3://coalesce/c' });
-  const { size } = await stat(master);
-  const up = await api(t.url, 'PUT', '/api/v1/titles/stampede/source', createReadStream(master) as never, { 'content-length': String(size) });
-  expect((await waitJob(t.url, up.json.job.id)).status).toBe('succeeded');
-  title = (await api(t.url, 'GET', '/api/v1/titles/stampede')).json;
+  title = await publishTitle(t.url, 'stampede', master);
 }, 120_000);
 
 afterAll(async () => {

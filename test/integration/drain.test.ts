@@ -1,22 +1,18 @@
 /** Graceful shutdown: responses in flight when the server is told to stop are finished, not cut. */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
-import { api, startTestServer, waitJob } from '../helpers/server.js';
+import { startTestServer, publishTitle } from '../helpers/server.js';
 
 it('close() lets a slow reader finish its segment, then refuses new connections', async () => {
   const media = await mkdtemp(join(tmpdir(), 'cascade-drain-'));
   const t = await startTestServer();
   try {
     const master = await makeMaster(join(media, 'm.mp4'), { seconds: 8, size: '1280x720' });
-    const { size } = await stat(master);
-    const up = await api(t.url, 'PUT', '/api/v1/titles/drain/source', createReadStream(master) as never, { 'content-length': String(size) });
-    expect((await waitJob(t.url, up.json.job.id)).status).toBe('succeeded');
-    const { version } = (await api(t.url, 'GET', '/api/v1/titles/drain')).json;
+    const { version } = await publishTitle(t.url, 'drain', master);
     const url = new URL(`/vod/drain/${version}/720p/1.m4s`, t.url);
     const expected = Buffer.from(await (await fetch(url)).arrayBuffer()).length;
 

@@ -1,13 +1,12 @@
 /** Signed playback URLs: the matrix over HTTP, and real clients following the tokenised manifests. */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkToken, signToken, titlePrefix } from '../../src/origin/signed-urls.js';
 import { ffprobeJson, makeMaster } from '../helpers/media.js';
 import { parseM3u8Strict } from '../helpers/manifests.js';
-import { api, startTestServer, waitJob, type TestServer } from '../helpers/server.js';
+import { api, startTestServer, type TestServer, publishTitle } from '../helpers/server.js';
 
 const K2 = { id: 'k2', secret: 'second-secret-0123456789' };
 const K1 = { id: 'k1', secret: 'first-secret-0123456789' };
@@ -20,13 +19,8 @@ beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'cascade-signed-'));
   const master = await makeMaster(join(media, 'm.mp4'), { seconds: 4, size: '640x360' });
   t = await startTestServer({ CASCADE_SIGNING_KEYS: `${K2.id}:${K2.secret},${K1.id}:${K1.secret}`, CASCADE_SIGNED_PLAYBACK: 'true' });
-  const { size } = await stat(master);
-  for (const id of ['a', 'b']) {
-    const up = await api(t.url, 'PUT', `/api/v1/titles/${id}/source`, createReadStream(master) as never, { 'content-length': String(size) });
-    expect((await waitJob(t.url, up.json.job.id)).status).toBe('succeeded');
-  }
-  a = (await api(t.url, 'GET', '/api/v1/titles/a')).json;
-  b = (await api(t.url, 'GET', '/api/v1/titles/b')).json;
+  a = await publishTitle(t.url, 'a', master);
+  b = await publishTitle(t.url, 'b', master);
 }, 120_000);
 afterAll(async () => {
   await t?.stop();
