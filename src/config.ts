@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { configOption } from './config-options.js';
 
 export type StorageConfig =
   | { kind: 'file'; dir: string }
@@ -99,7 +100,7 @@ export function parseStorageUrl(url: string, env: NodeJS.ProcessEnv, field = 'st
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(field, `invalid S3 bucket name ${JSON.stringify(bucket)}`);
     let prefix = prefixParts.filter(Boolean).join('/');
     if (prefix) prefix += '/';
-    const endpoint = env.CASCADE_S3_ENDPOINT || undefined;
+    const endpoint = env[configOption('s3Endpoint').env] || undefined;
     if (endpoint && !/^https?:\/\//.test(endpoint)) throw new ConfigError('CASCADE_S3_ENDPOINT', `must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
     return {
       kind: 's3',
@@ -108,7 +109,7 @@ export function parseStorageUrl(url: string, env: NodeJS.ProcessEnv, field = 'st
       endpoint,
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
       forcePathStyle: Boolean(endpoint),
-      multipartThresholdBytes: env.CASCADE_S3_MULTIPART_BYTES ? int('CASCADE_S3_MULTIPART_BYTES', env.CASCADE_S3_MULTIPART_BYTES, 5 * 1024 * 1024, 5 * 1024 ** 3) : 64 * 1024 * 1024,
+      multipartThresholdBytes: env[configOption('s3MultipartBytes').env] ? int('s3MultipartBytes', env[configOption('s3MultipartBytes').env], 5 * 1024 * 1024, 5 * 1024 ** 3) : 64 * 1024 * 1024,
     };
   }
   throw new ConfigError(field, `unsupported storage scheme ${JSON.stringify(scheme)} (file:// or s3://)`);
@@ -146,7 +147,7 @@ function parseEdges(raw: unknown, field: string): EdgeConfig[] {
 }
 
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const configFile = overrides.configFile ?? env.CASCADE_CONFIG;
+  const configFile = overrides.configFile ?? env[configOption('configFile').env];
   let file: Record<string, unknown> = {};
   if (configFile) {
     try {
@@ -156,18 +157,19 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     }
     if (!file || typeof file !== 'object' || Array.isArray(file)) throw new ConfigError('config', `${configFile} must hold a JSON object`);
   }
-  const pick = (key: string, envName?: string): unknown => (overrides as Record<string, unknown>)[key] ?? (envName ? env[envName] : undefined) ?? file[key];
+  // Every option is read through the documented table (src/config-options.ts): flags, then env, then file.
+  const pick = (key: string): unknown => (overrides as Record<string, unknown>)[key] ?? env[configOption(key).env] ?? file[key];
 
-  const dataDir = resolve(String(pick('dataDir', 'CASCADE_DATA') ?? './data'));
-  const storageUrl = String(pick('storage', 'CASCADE_STORAGE') ?? `file://${resolve(dataDir, 'store')}`);
-  const host = String(pick('host', 'CASCADE_HOST') ?? '127.0.0.1');
-  const logLevel = String(pick('logLevel', 'CASCADE_LOG_LEVEL') ?? 'info');
+  const dataDir = resolve(String(pick('dataDir') ?? './data'));
+  const storageUrl = String(pick('storage') ?? `file://${resolve(dataDir, 'store')}`);
+  const host = String(pick('host') ?? '127.0.0.1');
+  const logLevel = String(pick('logLevel') ?? 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
-  const apiToken = (pick('apiToken', 'CASCADE_API_TOKEN') as string | undefined) || undefined;
+  const apiToken = (pick('apiToken') as string | undefined) || undefined;
   if (apiToken !== undefined && apiToken.length < 16) throw new ConfigError('apiToken', 'must be at least 16 characters');
-  const cors = String(pick('corsAllowedOrigins', 'CASCADE_CORS_ORIGINS') ?? '*');
+  const cors = String(pick('corsAllowedOrigins') ?? '*');
 
-  const keysRaw = String(pick('signingKeys', 'CASCADE_SIGNING_KEYS') ?? '');
+  const keysRaw = String(pick('signingKeys') ?? '');
   const keys = keysRaw
     .split(',')
     .map((s) => s.trim())
@@ -180,61 +182,61 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       if (secret.length < 16) throw new ConfigError(`signingKeys[${i}]`, 'secret must be at least 16 characters');
       return { id, secret };
     });
-  const requiredRaw = String(pick('signedPlayback', 'CASCADE_SIGNED_PLAYBACK') ?? 'false');
+  const requiredRaw = String(pick('signedPlayback') ?? 'false');
   if (!['true', 'false', '1', '0'].includes(requiredRaw)) throw new ConfigError('signedPlayback', 'must be true or false');
   const required = requiredRaw === 'true' || requiredRaw === '1';
   if (required && keys.length === 0) throw new ConfigError('signedPlayback', 'needs at least one key in signingKeys (CASCADE_SIGNING_KEYS)');
 
-  const cdnBaseUrls = String(pick('cdnBaseUrls', 'CASCADE_CDN_BASE_URLS') ?? '')
+  const cdnBaseUrls = String(pick('cdnBaseUrls') ?? '')
     .split(',')
     .map((u) => u.trim().replace(/\/+$/, ''))
     .filter(Boolean);
   cdnBaseUrls.forEach((u, i) => {
     if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(u)) throw new ConfigError(`cdnBaseUrls[${i}]`, `must be an http(s) URL without query, got ${JSON.stringify(u)}`);
   });
-  const shieldSecret = (pick('shieldSecret', 'CASCADE_SHIELD_SECRET') as string | undefined) || undefined;
+  const shieldSecret = (pick('shieldSecret') as string | undefined) || undefined;
   if (shieldSecret !== undefined && shieldSecret.length < 16) throw new ConfigError('shieldSecret', 'must be at least 16 characters');
 
-  const http2 = String(pick('http2', 'CASCADE_HTTP2') ?? 'off');
+  const http2 = String(pick('http2') ?? 'off');
   if (!['off', 'h2c', 'tls'].includes(http2)) throw new ConfigError('http2', 'must be off, h2c or tls');
-  const tlsCertFile = (pick('tlsCertFile', 'CASCADE_TLS_CERT') as string | undefined) || undefined;
-  const tlsKeyFile = (pick('tlsKeyFile', 'CASCADE_TLS_KEY') as string | undefined) || undefined;
+  const tlsCertFile = (pick('tlsCertFile') as string | undefined) || undefined;
+  const tlsKeyFile = (pick('tlsKeyFile') as string | undefined) || undefined;
   if (http2 === 'tls' && (!tlsCertFile || !tlsKeyFile)) throw new ConfigError('http2', 'tls needs tlsCertFile and tlsKeyFile (CASCADE_TLS_CERT, CASCADE_TLS_KEY)');
 
   return {
     host,
-    port: int('port', pick('port', 'CASCADE_PORT') ?? 8080, 0, 65535),
+    port: int('port', pick('port') ?? 8080, 0, 65535),
     dataDir,
     storage: parseStorageUrl(storageUrl, env),
     apiToken,
-    ffmpegPath: String(env.CASCADE_FFMPEG || file.ffmpegPath || 'ffmpeg'),
-    ffprobePath: String(env.CASCADE_FFPROBE || file.ffprobePath || 'ffprobe'),
-    jobConcurrency: int('jobConcurrency', pick('jobConcurrency', 'CASCADE_JOB_CONCURRENCY') ?? 1, 1, 64),
-    jobMaxAttempts: int('jobMaxAttempts', pick('jobMaxAttempts', 'CASCADE_JOB_MAX_ATTEMPTS') ?? 2, 1, 10),
-    encodeStallSec: int('encodeStallSec', pick('encodeStallSec', 'CASCADE_ENCODE_STALL_SEC') ?? 60, 1, 3600),
-    maxUploadBytes: int('maxUploadBytes', pick('maxUploadBytes', 'CASCADE_MAX_UPLOAD_BYTES') ?? 20 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
-    defaultLadder: String(pick('defaultLadder', 'CASCADE_LADDER') ?? 'standard'),
+    ffmpegPath: String(pick('ffmpegPath') || 'ffmpeg'),
+    ffprobePath: String(pick('ffprobePath') || 'ffprobe'),
+    jobConcurrency: int('jobConcurrency', pick('jobConcurrency') ?? 1, 1, 64),
+    jobMaxAttempts: int('jobMaxAttempts', pick('jobMaxAttempts') ?? 2, 1, 10),
+    encodeStallSec: int('encodeStallSec', pick('encodeStallSec') ?? 60, 1, 3600),
+    maxUploadBytes: int('maxUploadBytes', pick('maxUploadBytes') ?? 20 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    defaultLadder: String(pick('defaultLadder') ?? 'standard'),
     corsAllowedOrigins: cors.split(',').map((s) => s.trim()).filter(Boolean),
-    hotCacheBytes: int('hotCacheBytes', pick('hotCacheBytes', 'CASCADE_HOT_CACHE_BYTES') ?? 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
-    hotCacheMaxObjectBytes: int('hotCacheMaxObjectBytes', pick('hotCacheMaxObjectBytes', 'CASCADE_HOT_CACHE_MAX_OBJECT_BYTES') ?? 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
-    storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs', 'CASCADE_STORAGE_TIMEOUT_MS') ?? 10_000, 100, 600_000),
+    hotCacheBytes: int('hotCacheBytes', pick('hotCacheBytes') ?? 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    hotCacheMaxObjectBytes: int('hotCacheMaxObjectBytes', pick('hotCacheMaxObjectBytes') ?? 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs') ?? 10_000, 100, 600_000),
     cdnBaseUrls,
     shieldSecret,
     http2: http2 as Config['http2'],
     tlsCertFile,
     tlsKeyFile,
-    signing: { keys, required, ttlSec: int('playbackTokenTtlSec', pick('playbackTokenTtlSec', 'CASCADE_PLAYBACK_TOKEN_TTL_SEC') ?? 6 * 3600, 60, 30 * 24 * 3600) },
+    signing: { keys, required, ttlSec: int('playbackTokenTtlSec', pick('playbackTokenTtlSec') ?? 6 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as Config['logLevel'],
-    edges: parseEdges(pick('edges', 'CASCADE_EDGES'), 'edges'),
+    edges: parseEdges(pick('edges'), 'edges'),
   };
 }
 
 /** Settings of the CLI's client commands (ingest, live, push): which server, which token. */
 export function loadClientConfig(flags: { server?: string; dataDir?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): { server: string; token?: string; tokenFile: string } {
-  const server = flags.server ?? env.CASCADE_SERVER ?? 'http://127.0.0.1:8080';
+  const server = flags.server ?? env[configOption('server').env] ?? 'http://127.0.0.1:8080';
   if (!/^https?:\/\//.test(server)) throw new ConfigError('server', `must be an http(s) URL, got ${JSON.stringify(server)}`);
-  const dataDir = resolve(flags.dataDir ?? env.CASCADE_DATA ?? './data');
-  let token = flags.token ?? env.CASCADE_API_TOKEN;
+  const dataDir = resolve(flags.dataDir ?? env[configOption('dataDir').env] ?? './data');
+  let token = flags.token ?? env[configOption('apiToken').env];
   const tokenFile = resolve(dataDir, 'api-token');
   if (!token) {
     try {

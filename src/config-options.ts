@@ -1,0 +1,71 @@
+/**
+ * Every configuration option, once: its key (config file and flags), its environment variable,
+ * its default and what it does. `loadConfig` reads values through this table, and
+ * docs/configuration.md is generated from it (test/unit/config-reference.test.ts keeps them equal).
+ */
+export interface ConfigOption {
+  key: string;
+  env: string;
+  flag?: string;
+  /** The default as documented; `loadConfig` implements it (a test compares the simple ones). */
+  default: string;
+  description: string;
+}
+
+export const CONFIG_OPTIONS: readonly ConfigOption[] = [
+  { key: 'configFile', env: 'CASCADE_CONFIG', flag: '--config', default: '(none)', description: 'JSON file with any of the keys below (see `cascade.example.json`).' },
+  { key: 'server', env: 'CASCADE_SERVER', flag: '--server', default: 'http://127.0.0.1:8080', description: 'Client commands (`ingest`): the server to talk to.' },
+  { key: 'port', env: 'CASCADE_PORT', flag: '--port', default: '8080', description: 'Listen port.' },
+  { key: 'host', env: 'CASCADE_HOST', flag: '--host', default: '127.0.0.1', description: 'Listen address (0.0.0.0 for all interfaces).' },
+  { key: 'dataDir', env: 'CASCADE_DATA', flag: '--data', default: './data', description: 'Jobs, uploads, work directories and the generated API token.' },
+  { key: 'storage', env: 'CASCADE_STORAGE', flag: '--storage', default: 'file://<dataDir>/store', description: 'Object store: `file://<dir>` or `s3://<bucket>/<prefix>`.' },
+  { key: 's3Endpoint', env: 'CASCADE_S3_ENDPOINT', default: '(AWS)', description: 'Endpoint of an S3-compatible store; path-style addressing is used when set. Credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` (read by the AWS SDK).' },
+  { key: 's3MultipartBytes', env: 'CASCADE_S3_MULTIPART_BYTES', default: '67108864', description: 'Objects at least this big are uploaded with multipart upload.' },
+  { key: 'apiToken', env: 'CASCADE_API_TOKEN', default: '(generated)', description: 'Bearer token of the admin API (at least 16 characters). Unset: generated once into `<dataDir>/api-token` (mode 600) and printed.' },
+  { key: 'ffmpegPath', env: 'CASCADE_FFMPEG', default: 'ffmpeg', description: 'ffmpeg binary (PATH lookup by default).' },
+  { key: 'ffprobePath', env: 'CASCADE_FFPROBE', default: 'ffprobe', description: 'ffprobe binary (PATH lookup by default).' },
+  { key: 'jobConcurrency', env: 'CASCADE_JOB_CONCURRENCY', default: '1', description: 'Encodes running at once (one fills two cores).' },
+  { key: 'jobMaxAttempts', env: 'CASCADE_JOB_MAX_ATTEMPTS', default: '2', description: 'Runs of a job across server restarts before it fails with JOB_INTERRUPTED.' },
+  { key: 'encodeStallSec', env: 'CASCADE_ENCODE_STALL_SEC', default: '60', description: 'ffmpeg is killed after this long without progress (ENCODE_STALLED).' },
+  { key: 'maxUploadBytes', env: 'CASCADE_MAX_UPLOAD_BYTES', default: '21474836480', description: 'Upload size limit (413 UPLOAD_TOO_LARGE above it).' },
+  { key: 'defaultLadder', env: 'CASCADE_LADDER', default: 'standard', description: 'Ladder preset used when an upload names none: `standard`, `fast` or `draft`.' },
+  { key: 'corsAllowedOrigins', env: 'CASCADE_CORS_ORIGINS', default: '*', description: 'Comma-separated origins allowed to fetch playback URLs from browsers.' },
+  { key: 'hotCacheBytes', env: 'CASCADE_HOT_CACHE_BYTES', default: '268435456', description: 'Byte budget of the in-memory hot object cache (LRU).' },
+  { key: 'hotCacheMaxObjectBytes', env: 'CASCADE_HOT_CACHE_MAX_OBJECT_BYTES', default: '16777216', description: 'Media objects above this are streamed from storage, not cached.' },
+  { key: 'storageTimeoutMs', env: 'CASCADE_STORAGE_TIMEOUT_MS', default: '10000', description: 'A media read slower than this answers 504 STORAGE_TIMEOUT (to every coalesced waiter).' },
+  { key: 'cdnBaseUrls', env: 'CASCADE_CDN_BASE_URLS', default: '(none)', description: 'Comma-separated CDN bases written into manifests (first = default; header `X-Cascade-Base-Url` may pick another listed one).' },
+  { key: 'shieldSecret', env: 'CASCADE_SHIELD_SECRET', default: '(none)', description: 'When set, `/vod/` requests need `X-Cascade-Shield: <secret>` (origin-shield guard).' },
+  { key: 'http2', env: 'CASCADE_HTTP2', default: 'off', description: '`off`, `h2c` (HTTP/2 cleartext, prior knowledge) or `tls` (HTTPS with HTTP/2 and HTTP/1.1).' },
+  { key: 'tlsCertFile', env: 'CASCADE_TLS_CERT', default: '(none)', description: 'PEM certificate for `http2=tls`.' },
+  { key: 'tlsKeyFile', env: 'CASCADE_TLS_KEY', default: '(none)', description: 'PEM private key for `http2=tls`.' },
+  { key: 'signingKeys', env: 'CASCADE_SIGNING_KEYS', default: '(none)', description: '`id:secret,...` HMAC keys for playback tokens (the first signs, all verify; secrets at least 16 characters).' },
+  { key: 'signedPlayback', env: 'CASCADE_SIGNED_PLAYBACK', default: 'false', description: 'Require `?token=` on every `/vod/` URL.' },
+  { key: 'playbackTokenTtlSec', env: 'CASCADE_PLAYBACK_TOKEN_TTL_SEC', default: '21600', description: 'Lifetime of the tokens in the title API\'s playback URLs.' },
+  { key: 'logLevel', env: 'CASCADE_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent (JSON lines on stderr).' },
+  { key: 'edges', env: 'CASCADE_EDGES', default: '[]', description: 'Pre-positioning targets as JSON (see INTERFACE); validated now, used by a later version.' },
+];
+
+const byKey = new Map(CONFIG_OPTIONS.map((o) => [o.key, o]));
+
+export function configOption(key: string): ConfigOption {
+  const o = byKey.get(key);
+  if (!o) throw new Error(`config option ${key} is not in CONFIG_OPTIONS`);
+  return o;
+}
+
+export function renderConfigReference(): string {
+  const rows = CONFIG_OPTIONS.map((o) => `| \`${o.key}\` | \`${o.env}\` | ${o.flag ? `\`${o.flag}\`` : ''} | \`${o.default}\` | ${o.description} |`);
+  return [
+    '# Configuration reference',
+    '',
+    'Generated from `src/config-options.ts` (do not edit by hand; `UPDATE_GOLDEN=1 npx vitest run test/unit/config-reference.test.ts`).',
+    '',
+    'Precedence: defaults < JSON file (`--config <file>` or `CASCADE_CONFIG`, keys as below) < environment < flags.',
+    'Invalid values stop the server at start with a message that names the option.',
+    '',
+    '| key (config file) | environment | flag | default | meaning |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
