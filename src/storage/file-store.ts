@@ -4,6 +4,7 @@ import { copyFile, open, opendir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { replaceAtomically, TMP_MARK } from '../shared/fs-util.js';
 import { Readable } from 'node:stream';
+import { once } from 'node:events';
 import { lengthGuard } from './length-guard.js';
 import { pipeline } from 'node:stream/promises';
 import { checkKey, ObjectNotFoundError, type ByteSpan, type ObjectBody, type ObjectInfo, type ObjectStore } from './types.js';
@@ -40,7 +41,16 @@ export class FileStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable | Buffer, size: number): Promise<void> {
-    await replaceAtomically(this.path(key), (tmp) => pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, lengthGuard(size), createWriteStream(tmp)));
+    await replaceAtomically(this.path(key), async (tmp) => {
+      const ws = createWriteStream(tmp);
+      try {
+        await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, lengthGuard(size), ws);
+      } catch (err) {
+        // The file may still be opening when the pipeline fails: let it close before it is removed.
+        if (!ws.closed) await once(ws, 'close').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   async putFile(key: string, src: string): Promise<void> {
