@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { freePort } from '../helpers/s3rver.js';
+import { spawnServe, stopChild } from '../helpers/processes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/cascade.js');
@@ -28,20 +29,10 @@ describe('cascade serve + ingest', () => {
   let banner = '';
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cascade-cli-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--data', join(dir, 'data')], { cwd: dir, env: { ...process.env, CASCADE_LOG_LEVEL: 'warn', CASCADE_API_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.on('data', (d: Buffer) => {
-        banner += d;
-        if (banner.includes('API token')) resolve();
-      });
-      server.once('exit', (c) => reject(new Error(`serve exited ${c}`)));
-    });
+    ({ child: server, url: base, banner } = await spawnServe(join(dir, 'data'), { cwd: dir, env: { CASCADE_API_TOKEN: '' }, waitFor: 'API token' }));
   });
   afterAll(async () => {
-    server?.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await stopChild(server);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -3,19 +3,17 @@
  * deploy/nginx/edge.conf (the files users deploy). The origin's headers make each edge cache what it
  * should, for as long as it should, and serve stale when the origin process is killed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
-import { freePort } from '../helpers/s3rver.js';
+import { spawnServe, stopChild } from '../helpers/processes.js';
 import { TEST_TOKEN, publishTitle } from '../helpers/server.js';
 import { startVarnish } from '../helpers/varnish.js';
 import { startNginxEdge } from '../helpers/nginx.js';
 
-
-const root = new URL('../../', import.meta.url).pathname;
 
 interface Edge { url: string; stop(): Promise<void> }
 
@@ -31,13 +29,7 @@ describe.each([
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cascade-edge-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    origin = spawn(process.execPath, [join(root, 'bin/cascade.js'), 'serve', '--port', String(port), '--data', join(dir, 'data')], {
-      env: { ...process.env, CASCADE_API_TOKEN: TEST_TOKEN, CASCADE_LOG_LEVEL: 'warn', CASCADE_LADDER: 'draft' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve) => origin.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()));
+    ({ child: origin, url: base } = await spawnServe(join(dir, 'data'), { env: { CASCADE_API_TOKEN: TEST_TOKEN, CASCADE_LADDER: 'draft' } }));
     const master = await makeMaster(join(dir, 'm.mp4'), { seconds: 4, size: '640x360' });
     title = await publishTitle(base, 'edge', master);
     edgeServer = await startEdge(base);
@@ -45,7 +37,7 @@ describe.each([
 
   afterAll(async () => {
     await edgeServer?.stop();
-    if (origin && origin.exitCode === null && origin.signalCode === null) origin.kill('SIGKILL');
+    await stopChild(origin, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -79,8 +71,7 @@ describe.each([
   it('origin killed: cached media keeps flowing and the expired redirect is served stale (stale-if-error)', async () => {
     const alias = await edge('/vod/edge/master.m3u8');
     expect(alias.status).toBe(302);
-    origin.kill('SIGKILL');
-    await new Promise((r) => origin.once('exit', r));
+    await stopChild(origin, 'SIGKILL');
     // Past the redirect's max-age, and long enough for a health probe to mark the origin sick.
     await new Promise((r) => setTimeout(r, 7000));
     const stale = await edge('/vod/edge/master.m3u8');

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { stopChild } from './processes.js';
 import { join } from 'node:path';
 import { freePort } from './s3rver.js';
 
@@ -44,11 +45,7 @@ http { access_log off;
   return {
     url,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGQUIT');
-        await gone;
-      }
+      await stopChild(child, 'SIGQUIT');
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { stopChild } from './processes.js';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -49,11 +50,7 @@ export async function startS3rver(bucket = 'cascade-test'): Promise<S3rver> {
     dir,
     child,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await gone;
-      }
+      await stopChild(child, 'SIGKILL');
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -70,9 +70,9 @@ export async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** PUTs a master file as the title's source (streamed, with Content-Length). */
-export async function uploadSource(base: string, title: string, file: string, query = ''): Promise<{ status: number; json: any; headers: Headers }> {
+export async function uploadSource(base: string, title: string, file: string, query = '', contentType = 'application/octet-stream'): Promise<{ status: number; json: any; headers: Headers }> {
   const { size } = await stat(file);
-  return api(base, 'PUT', `/api/v1/titles/${title}/source${query}`, createReadStream(file) as never, { 'content-length': String(size), 'content-type': 'application/octet-stream' });
+  return api(base, 'PUT', `/api/v1/titles/${title}/source${query}`, createReadStream(file) as never, { 'content-length': String(size), 'content-type': contentType });
 }
 
 /** Uploads, waits for the job to succeed (throws otherwise) and returns the title view. */

@@ -1,14 +1,13 @@
 /** Bad input gets a stable code and the right status, and leaves nothing behind. */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
-import { api, filesUnder, startTestServer, TEST_TOKEN, waitJob, type TestServer } from '../helpers/server.js';
+import { api, filesUnder, startTestServer, TEST_TOKEN, uploadSource, waitJob, type TestServer } from '../helpers/server.js';
 
 let t: TestServer;
 let dir: string;
@@ -32,10 +31,7 @@ async function nothingLeft(title: string): Promise<void> {
   expect(t.server.supervisor.running).toBe(0);
 }
 
-async function uploadFile(title: string, file: string): Promise<any> {
-  const { size } = await stat(file);
-  return api(t.url, 'PUT', `/api/v1/titles/${title}/source`, createReadStream(file) as never, { 'content-length': String(size), 'content-type': 'application/octet-stream' });
-}
+const uploadFile = (title: string, file: string): Promise<any> => uploadSource(t.url, title, file);
 
 async function failsWith(title: string, file: string, code: string): Promise<void> {
   const r = await uploadFile(title, file);

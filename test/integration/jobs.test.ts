@@ -2,19 +2,18 @@
  * Job lifecycle under real faults: cancel mid-encode, a stalled ffmpeg (SIGSTOP),
  * and the server itself killed (SIGKILL) mid-encode and restarted.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { freePort } from '../helpers/s3rver.js';
-import { api, filesUnder, startTestServer, TEST_TOKEN, waitJob } from '../helpers/server.js';
+import { spawnServe, stopChild } from '../helpers/processes.js';
+import { api, filesUnder, startTestServer, TEST_TOKEN, uploadSource, waitJob } from '../helpers/server.js';
 
 let media: string;
 let master: string;
-const root = new URL('../../', import.meta.url).pathname;
 
 beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'cascade-jobs-'));
@@ -23,8 +22,7 @@ beforeAll(async () => {
 afterAll(async () => rm(media, { recursive: true, force: true }));
 
 async function upload(base: string, title: string, query = '?ladder=standard'): Promise<string> {
-  const { size } = await stat(master);
-  const r = await api(base, 'PUT', `/api/v1/titles/${title}/source${query}`, createReadStream(master) as never, { 'content-length': String(size) });
+  const r = await uploadSource(base, title, master, query);
   expect(r.status).toBe(202);
   return r.json.job.id;
 }
@@ -93,10 +91,7 @@ it('uploads of one title run in order even with free workers; versions publish i
   const t = await startTestServer({ CASCADE_JOB_CONCURRENCY: '2' });
   try {
     const small = await makeMaster(join(media, 'small.mp4'), { seconds: 4, size: '640x360' });
-    const put = async (): Promise<string> => {
-      const { size } = await stat(small);
-      return (await api(t.url, 'PUT', '/api/v1/titles/twice/source', createReadStream(small) as never, { 'content-length': String(size) })).json.job.id;
-    };
+    const put = async (): Promise<string> => (await uploadSource(t.url, 'twice', small)).json.job.id;
     const [a, b, c] = [await put(), await put(), await put()];
     const jobs = [await waitJob(t.url, a), await waitJob(t.url, b), await waitJob(t.url, c)];
     expect(jobs.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
@@ -109,32 +104,38 @@ it('uploads of one title run in order even with free workers; versions publish i
   }
 }, 60_000);
 
+it('a job interrupted more often than its attempts allow fails with JOB_INTERRUPTED and leaves nothing', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cascade-interrupted-'));
+  try {
+    const id = 'jinterrupted0001';
+    const now = new Date().toISOString();
+    await mkdir(join(dataDir, 'jobs'), { recursive: true });
+    await mkdir(join(dataDir, 'uploads', id), { recursive: true });
+    await mkdir(join(dataDir, 'work', id, 'out'), { recursive: true });
+    await writeFile(join(dataDir, 'uploads', id, 'source'), 'x');
+    await writeFile(join(dataDir, 'work', id, 'out', 'partial.mp4'), 'x');
+    const record = { id, titleId: 'gone', version: 'vx', status: 'running', stage: 'encoding', progress: 0.5, createdAt: now, updatedAt: now, attempts: 2, ladder: '{}', sourceBytes: 1 };
+    await writeFile(join(dataDir, 'jobs', `${id}.json`), JSON.stringify(record));
+    const t = await startTestServer({ CASCADE_JOB_MAX_ATTEMPTS: '2' }, { dataDir });
+    try {
+      const job = (await api(t.url, 'GET', `/api/v1/jobs/${id}`)).json;
+      expect(job).toMatchObject({ status: 'failed', error: { code: 'JOB_INTERRUPTED' } });
+      expect(await filesUnder(join(dataDir, 'uploads'))).toEqual([]);
+      expect(await filesUnder(join(dataDir, 'work'))).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
 describe('server killed mid-encode', () => {
   let child: ChildProcess | undefined;
-  afterAll(() => {
-    child?.kill('SIGKILL');
-  });
+  afterAll(async () => stopChild(child, 'SIGKILL'));
 
-  const serve = async (dataDir: string, port: number): Promise<ChildProcess> => {
-    const c = spawn(process.execPath, [join(root, 'bin/cascade.js'), 'serve', '--port', String(port), '--data', dataDir], {
-      env: { ...process.env, CASCADE_API_TOKEN: TEST_TOKEN, CASCADE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
-      c.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-      c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      c.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-    });
-    return c;
-  };
+  const serve = async (dataDir: string, port: number): Promise<ChildProcess> =>
+    (await spawnServe(dataDir, { port, env: { CASCADE_API_TOKEN: TEST_TOKEN } })).child;
 
   it('the restarted server kills the orphan ffmpeg, retries the job once and publishes', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'cascade-restart-'));
@@ -165,8 +166,7 @@ describe('server killed mid-encode', () => {
       expect(await filesUnder(join(dataDir, 'work'))).toEqual([]);
       expect(await filesUnder(join(dataDir, 'uploads'))).toEqual([]);
     } finally {
-      child?.kill('SIGTERM');
-      if (child && child.exitCode === null) await new Promise((r) => child!.once('exit', r));
+      await stopChild(child);
       child = undefined;
       await rm(dataDir, { recursive: true, force: true });
     }

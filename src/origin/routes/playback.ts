@@ -1,7 +1,9 @@
 /**
  * Playback routes. Manifests are rendered just in time from the title timeline
- * (and cached per version); init and media segments are byte ranges of the
- * stored CMAF track files, streamed from storage.
+ * (cached per version, coding and CDN base; per request when signed); init and
+ * media segments are byte ranges of the stored CMAF track files, answered from
+ * the hot object cache (one shared storage read per miss) or, above its object
+ * size limit, streamed from storage.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -88,11 +90,14 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     return t;
   };
 
+  /** ETag part per CDN base, hashed once (the base is in the body, so it must be in the ETag). */
+  const cdnTags = new Map(deps.cdnBaseUrls.map((b) => [b, createHash('sha256').update(b).digest('base64url').slice(0, 8)]));
+
   /** The CDN base for this request: a listed one named by the header, else the default, else none. */
   const cdnBase = (req: FastifyRequest): string | undefined => {
     const asked = req.headers[BASE_HEADER];
-    if (typeof asked === 'string' && deps.cdnBaseUrls.includes(asked.replace(/\/+$/, ''))) return asked.replace(/\/+$/, '');
-    return deps.cdnBaseUrls[0];
+    const listed = typeof asked === 'string' ? deps.cdnBaseUrls.find((b) => b === asked.replace(/\/+$/, '')) : undefined;
+    return listed ?? deps.cdnBaseUrls[0];
   };
 
   const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: (uris?: UriOptions) => string | undefined): FastifyReply => {
@@ -123,7 +128,9 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     }
     // One ETag per representation (RFC 9110 §8.8.3): a gzip body is not byte-identical to the text,
     // and a signed manifest differs by its token.
-    const variant = token || cdn ? `-${createHash('sha256').update(`${token ?? ''}|${cdn ?? ''}`).digest('base64url').slice(0, 10)}` : '';
+    const cdnTag = cdn ? `-${cdnTags.get(cdn)}` : '';
+    const tokenTag = token ? `-${createHash('sha256').update(token).digest('base64url').slice(0, 10)}` : '';
+    const variant = `${cdnTag}${tokenTag}`;
     const etag = `"${t.version}-${key.replace(/[^A-Za-z0-9._-]/g, '_')}${coding === 'identity' ? '' : `-${coding}`}${variant}"`;
     const lastModified = new Date(t.publishedAt);
     reply.header('Cache-Control', cacheControl(kind)).header('ETag', etag).header('Last-Modified', lastModified.toUTCString());
