@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // Servers started by tests (and their children) take a free RTMP port, not 1935.
+    env: { CASCADE_RTMP_PORT: '0' },
   },
 });

@@ -55,6 +55,17 @@ export interface Config {
   signing: { keys: Array<{ id: string; secret: string }>; required: boolean; ttlSec: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   edges: EdgeConfig[];
+  live: {
+    rtmpPort: number;
+    ingestHost: string;
+    srtPorts: [number, number];
+    publicHost: string;
+    segmentSec: number;
+    partSec: number;
+    dvrWindowSec: number;
+    latencyTargetMs: number;
+    srtLatencyMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -77,9 +88,16 @@ export type ConfigOverrides = Partial<{
   apiToken: string;
   logLevel: string;
   jobConcurrency: number | string;
+  rtmpPort: number | string;
 }>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function num(field: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) throw new ConfigError(field, `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  return n;
+}
 
 function int(field: string, v: unknown, min: number, max: number): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
@@ -203,8 +221,26 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const tlsKeyFile = (pick('tlsKeyFile') as string | undefined) || undefined;
   if (http2 === 'tls' && (!tlsCertFile || !tlsKeyFile)) throw new ConfigError('http2', 'tls needs tlsCertFile and tlsKeyFile (CASCADE_TLS_CERT, CASCADE_TLS_KEY)');
 
+  const srtRaw = String(pick('srtPorts') ?? '9000-9099');
+  const srtM = /^(\d{1,5})-(\d{1,5})$/.exec(srtRaw);
+  if (!srtM || Number(srtM[1]) < 1 || Number(srtM[2]) > 65535 || Number(srtM[1]) > Number(srtM[2])) throw new ConfigError('srtPorts', `must be a port range like 9000-9099, got ${JSON.stringify(srtRaw)}`);
+  const segmentSec = num('liveSegmentSec', pick('liveSegmentSec') ?? 2, 1, 10);
+  const partSec = num('livePartSec', pick('livePartSec') ?? 0.5, 0.1, segmentSec / 2);
+  const live: Config['live'] = {
+    rtmpPort: int('rtmpPort', pick('rtmpPort') ?? 1935, 0, 65535),
+    ingestHost: String(pick('ingestHost') ?? host),
+    srtPorts: [Number(srtM[1]), Number(srtM[2])],
+    publicHost: String(pick('publicHost') ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)),
+    segmentSec,
+    partSec,
+    dvrWindowSec: int('liveDvrWindowSec', pick('liveDvrWindowSec') ?? 120, 6 * Math.ceil(segmentSec), 6 * 3600),
+    latencyTargetMs: int('liveLatencyTargetMs', pick('liveLatencyTargetMs') ?? 3000, 500, 60_000),
+    srtLatencyMs: int('srtLatencyMs', pick('srtLatencyMs') ?? 200, 20, 8000),
+  };
+
   return {
     host,
+    live,
     port: int('port', pick('port') ?? 8080, 0, 65535),
     dataDir,
     storage: parseStorageUrl(storageUrl, env),

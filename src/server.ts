@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { Catalog } from './catalog/catalog.js';
 import { IngestService } from './ingest/index.js';
+import { ChannelService } from './ingest/live/channel-service.js';
 import { buildApp } from './origin/index.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { writeFileAtomic } from './shared/fs-util.js';
@@ -18,6 +19,7 @@ export interface Server {
   store: ObjectStore;
   catalog: Catalog;
   ingest: IngestService;
+  channels: ChannelService;
   supervisor: Supervisor;
   apiToken: string;
   /** True when the token was generated (and saved) by this start. */
@@ -64,7 +66,26 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     supervisor,
     logger.child({ component: 'ingest' }),
   );
+  const channels = new ChannelService(
+    {
+      ffmpegPath: config.ffmpegPath,
+      rtmpHost: config.live.ingestHost,
+      rtmpPort: config.live.rtmpPort,
+      srtHost: config.live.ingestHost,
+      srtPorts: config.live.srtPorts,
+      publicHost: config.live.publicHost,
+      segmentSec: config.live.segmentSec,
+      partSec: config.live.partSec,
+      dvrWindowSec: config.live.dvrWindowSec,
+      srtLatencyMs: config.live.srtLatencyMs,
+    },
+    store,
+    supervisor,
+    logger.child({ component: 'live' }),
+  );
   const { app, metrics } = buildApp({
+    channels,
+    liveLatencyTargetMs: config.live.latencyTargetMs,
     logger,
     catalog,
     store,
@@ -84,6 +105,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
   });
   metrics.gauge('cascade_child_processes', () => supervisor.running);
   await ingest.start();
+  await channels.start();
   // The origin can serve without ffmpeg, but every job would fail: say so at start.
   for (const [name, bin] of [['ffmpeg', config.ffmpegPath], ['ffprobe', config.ffprobePath]] as const) {
     const ok = await supervisor.exec(name, bin, ['-version'], { timeoutMs: 10_000 }).then((r) => r.code === 0, () => false);
@@ -96,12 +118,14 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     store,
     catalog,
     ingest,
+    channels,
     supervisor,
     apiToken: token,
     tokenGenerated: generated,
     logger,
     close: () =>
       (closing ??= (async () => {
+        await channels.close();
         await app.close();
         await ingest.close();
         await supervisor.close();

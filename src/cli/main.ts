@@ -100,6 +100,7 @@ const serverFlags = {
   data: { type: 'string' },
   storage: { type: 'string' },
   config: { type: 'string' },
+  'rtmp-port': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -114,8 +115,8 @@ function onSignals(server: Server): Promise<number> {
   });
 }
 
-export async function startServer(values: { port?: string; host?: string; data?: string; storage?: string; config?: string; logLevel?: string }): Promise<{ server: Server; url: string }> {
-  const config = loadConfig({ port: values.port, host: values.host, dataDir: values.data, storage: values.storage, configFile: values.config, logLevel: values.logLevel });
+export async function startServer(values: { port?: string; host?: string; data?: string; storage?: string; config?: string; logLevel?: string; 'rtmp-port'?: string }): Promise<{ server: Server; url: string }> {
+  const config = loadConfig({ port: values.port, host: values.host, dataDir: values.data, storage: values.storage, configFile: values.config, logLevel: values.logLevel, rtmpPort: values['rtmp-port'] });
   const server = await createServer(config);
   const address = await server.app.listen({ port: config.port, host: config.host });
   return { server, url: address.replace('[::1]', 'localhost') };

@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
 import type { IngestService } from '../ingest/index.js';
+import type { ChannelService } from '../ingest/live/channel-service.js';
 import { CascadeError, createError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   transport?: { kind: 'http1' } | { kind: 'h2c' } | { kind: 'tls'; key: Buffer; cert: Buffer };
   shieldSecret?: string;
   now?: () => Date;
+  channels?: ChannelService;
+  liveLatencyTargetMs?: number;
 }
 
 const DEFAULT_HOT_CACHE: HotCacheOptions = { maxBytes: 256 * 1024 * 1024, maxObjectBytes: 16 * 1024 * 1024, loadTimeoutMs: 10_000, negativeTtlMs: 2000 };
@@ -39,7 +42,7 @@ function routeKind(url: string): string {
   if (url.startsWith('/api/')) return 'api';
   if (/\.m3u8(\?|$)/.test(url)) return 'hls-playlist';
   if (/\.mpd(\?|$)/.test(url)) return 'dash-mpd';
-  if (/\/init\.mp4(\?|$)/.test(url)) return 'init';
+  if (/\/init(-\d+)?\.mp4(\?|$)/.test(url)) return 'init';
   if (/\.m4s(\?|$)/.test(url)) return 'segment';
   return 'other';
 }
@@ -130,9 +133,11 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   metrics.gauge('cascade_jobs_running', () => deps.ingest.list().filter((j) => j.status === 'running').length);
   const hot = new HotObjectCache(deps.store, deps.hotCache ?? DEFAULT_HOT_CACHE, metrics);
   const signing = deps.signing ?? { keys: [], required: false, ttlSec: 3600 };
-  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, cdnBaseUrls: deps.cdnBaseUrls ?? [], shieldSecret: deps.shieldSecret, now });
+  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, cdnBaseUrls: deps.cdnBaseUrls ?? [], shieldSecret: deps.shieldSecret, now,
+    live: deps.channels ? { channels: deps.channels, latencyTargetMs: deps.liveLatencyTargetMs ?? 3000 } : undefined,
+  });
   registerConsoleRoutes(app);
-  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, now });
+  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, channels: deps.channels, now });
   return { app, metrics };
 }
 

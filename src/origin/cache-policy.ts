@@ -13,6 +13,13 @@ export type CacheKind =
   | 'time'
   | 'health'
   | 'api'
+  | 'live-multivariant'
+  | 'live-media-playlist'
+  | 'live-media-playlist-blocking'
+  | 'live-ended-playlist'
+  | 'live-mpd'
+  | 'live-media'
+  | 'live-not-yet'
   | 'console-page'
   | 'console-asset'
   | 'error-not-found'
@@ -21,7 +28,10 @@ export type CacheKind =
 
 const YEAR = 365 * 24 * 3600;
 
-export const CACHE_POLICY: Record<CacheKind, string> = {
+/** Live rows depend on the channel's target duration (RFC 8216bis Appendix B.1). */
+export interface CacheContext { targetDuration: number }
+
+export const CACHE_POLICY: Record<CacheKind, string | ((c: CacheContext) => string)> = {
   // Versioned URLs: the text cannot change, but keep browsers' copies an hour so that a fix to the
   // renderer reaches them; CDNs keep a day.
   'vod-multivariant': 'public, max-age=3600, s-maxage=86400, stale-while-revalidate=60, stale-if-error=86400',
@@ -33,6 +43,21 @@ export const CACHE_POLICY: Record<CacheKind, string> = {
   // Unversioned title URLs redirect to the current version, which a re-upload changes.
   // stale-if-error: with the origin down, an edge keeps sending players to the last known version.
   'current-version-redirect': 'public, max-age=5, stale-if-error=3600',
+  // Live (RFC 8216bis Appendix B.1). The multivariant playlist changes only with the ladder.
+  'live-multivariant': 'public, max-age=5, stale-if-error=30',
+  // A plain reload: about half a target duration, so a CDN never hides a new segment for long.
+  'live-media-playlist': (c) => `public, max-age=${Math.max(1, Math.floor(c.targetDuration / 2))}`,
+  // A blocking reload names the state it waited for in its URL (_HLS_msn/_HLS_part): the answer
+  // cannot change, so caches may keep it for six target durations.
+  'live-media-playlist-blocking': (c) => `public, max-age=${6 * c.targetDuration}`,
+  // After EXT-X-ENDLIST the playlist only changes if the channel is reopened.
+  'live-ended-playlist': 'public, max-age=10, stale-if-error=3600',
+  // A dynamic MPD is refreshed every minimumUpdatePeriod; keep copies shorter than that.
+  'live-mpd': 'public, max-age=1',
+  // Live init segments, segments and parts: names carry numbers that are never reused.
+  'live-media': `public, max-age=${YEAR}, immutable`,
+  // A live object that does not exist yet: a second later it may.
+  'live-not-yet': 'public, max-age=1',
   // DASH UTCTiming source: must be fresh.
   time: 'no-store',
   health: 'no-store',
@@ -46,8 +71,9 @@ export const CACHE_POLICY: Record<CacheKind, string> = {
   'error-server': 'no-store',
 };
 
-export function cacheControl(kind: CacheKind): string {
-  return CACHE_POLICY[kind];
+export function cacheControl(kind: CacheKind, ctx: CacheContext = { targetDuration: 2 }): string {
+  const v = CACHE_POLICY[kind];
+  return typeof v === 'function' ? v(ctx) : v;
 }
 
 export function errorCacheKind(status: number): CacheKind {

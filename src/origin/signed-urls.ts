@@ -1,5 +1,5 @@
 /**
- * Signed playback URLs. A token is bound to a path prefix (a title: /vod/{id}/)
+ * Signed playback URLs. A token is bound to a path prefix (a title: /vod/{id}/, a channel: /live/{id}/)
  * and an expiry, so one token covers every manifest and segment of the title:
  *
  *   token = {expiresUnixSec}.{keyId}.{base64url(HMAC-SHA256(secret, prefix \n expires \n keyId))}
@@ -16,6 +16,7 @@ export interface SigningKey { id: string; secret: string }
 export type TokenCheck = { ok: true; token: string } | { ok: false; code: Extract<ErrorCode, 'TOKEN_REQUIRED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED'>; message: string };
 
 export const titlePrefix = (titleId: string): string => `/vod/${titleId}/`;
+export const channelPrefix = (channelId: string): string => `/live/${channelId}/`;
 
 const mac = (key: SigningKey, prefix: string, exp: number): string => createHmac('sha256', key.secret).update(`${prefix}\n${exp}\n${key.id}`).digest('base64url');
 
@@ -29,7 +30,7 @@ export function signToken(keys: readonly SigningKey[], prefix: string, expiresUn
 export function checkToken(keys: readonly SigningKey[], path: string, token: string | undefined, nowUnixSec: number): TokenCheck {
   if (!token) return { ok: false, code: 'TOKEN_REQUIRED', message: 'this playback URL needs a token (?token=)' };
   const m = /^(\d{1,12})\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/.exec(token);
-  const prefix = /^\/vod\/[^/]+\//.exec(path)?.[0];
+  const prefix = /^\/(?:vod|live)\/[^/]+\//.exec(path)?.[0];
   if (!m || !prefix) return { ok: false, code: 'TOKEN_INVALID', message: 'malformed playback token' };
   const exp = Number(m[1]);
   const key = keys.find((k) => k.id === m[2]);

@@ -21,6 +21,13 @@ export const ERROR_CODES = {
   UPLOAD_TOO_LARGE: { status: 413, message: 'upload exceeds the size limit' },
   UPLOAD_INCOMPLETE: { status: 400, message: 'upload ended before Content-Length bytes arrived' },
   JOB_NOT_CANCELABLE: { status: 409, message: 'the job has already ended' },
+  CHANNEL_NOT_FOUND: { status: 404, message: 'no such channel' },
+  CHANNEL_OFFLINE: { status: 404, message: 'the channel has no media yet: no publisher has sent any' },
+  CHANNEL_BUSY: { status: 409, message: 'the channel already has a publisher' },
+  CHANNEL_LIMIT: { status: 409, message: 'no ingest port is free for another channel' },
+  LIVE_NOT_YET: { status: 404, message: 'that live object does not exist (yet)' },
+  LIVE_BAD_DIRECTIVE: { status: 400, message: 'invalid HLS delivery directive' },
+  LIVE_TIMEOUT: { status: 503, message: 'the requested live object did not appear in time' },
   NOT_IMPLEMENTED: { status: 501, message: 'not implemented yet' },
   STORAGE_ERROR: { status: 502, message: 'storage backend failed' },
   STORAGE_TIMEOUT: { status: 504, message: 'storage backend did not answer in time' },
@@ -38,6 +45,10 @@ export const ERROR_CODES = {
   PUBLISH_FAILED: { status: 502, message: 'storing the title failed' },
   JOB_INTERRUPTED: { status: 500, message: 'the server stopped while the job ran and the retry budget is spent' },
   JOB_CANCELED: { status: 409, message: 'the job was canceled' },
+  // Live input problems (reported in Channel.lastError; publishers are refused at the protocol level).
+  LIVE_AUTH_FAILED: { status: 403, message: 'wrong stream key or passphrase' },
+  LIVE_INPUT_UNSUPPORTED: { status: 422, message: 'the publisher sends media the live pipeline cannot take' },
+  LIVE_ENCODER_FAILED: { status: 500, message: 'the live encoder failed' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

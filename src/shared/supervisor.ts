@@ -84,6 +84,22 @@ export class Supervisor {
     });
   }
 
+  /**
+   * Starts a long-running child with the given stdio (e.g. extra pipes for CMAF
+   * outputs) and tracks it until it exits. The caller reads and kills it; close()
+   * still reaps it.
+   */
+  spawn(name: string, file: string, args: string[], stdio: Array<'pipe' | 'ignore' | 'inherit'>): ChildProcess {
+    if (this.closing) throw new Error('supervisor is shutting down');
+    const child = spawn(file, args, { stdio });
+    const exited = new Promise<void>((res) => {
+      child.once('close', () => res());
+      child.once('error', () => res());
+    });
+    this.adopt(name, { pid: child.pid, kill: (s) => child.kill(s) }, exited);
+    return child;
+  }
+
   /** Kills every child (SIGTERM, then SIGKILL after `graceMs`) and waits for all of them. */
   async close(graceMs = 2000): Promise<void> {
     this.closing = true;

@@ -13,7 +13,15 @@ export interface TestServer { server: Server; url: string; dataDir: string; stop
 
 export async function startTestServer(env: Record<string, string> = {}, overrides: Record<string, unknown> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cascade-test-'));
-  const config = loadConfig({ dataDir, port: 0, apiToken: TEST_TOKEN, ...overrides } as never, { ...process.env, CASCADE_LADDER: 'draft', ...env });
+  // A free RTMP port, and an SRT port range of its own (ports are taken only when a channel exists).
+  const srtBase = 20000 + Math.floor(Math.random() * 400) * 100;
+  const config = loadConfig({ dataDir, port: 0, apiToken: TEST_TOKEN, ...overrides } as never, {
+    ...process.env,
+    CASCADE_LADDER: 'draft',
+    CASCADE_RTMP_PORT: '0',
+    CASCADE_SRT_PORTS: `${srtBase}-${srtBase + 99}`,
+    ...env,
+  });
   const server = await createServer(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
   const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -1,4 +1,4 @@
-/** Admin API (INTERFACE.md): titles and jobs. Bearer-token protected. */
+/** Admin API (INTERFACE.md): titles, jobs and live channels. Bearer-token protected. */
 import type { FastifyInstance } from 'fastify';
 import type { Catalog } from '../../catalog/catalog.js';
 import type { IngestService, Job } from '../../ingest/index.js';
@@ -6,6 +6,8 @@ import { createError } from '../../shared/errors.js';
 import { validateId } from '../../shared/ids.js';
 import { cacheControl } from '../cache-policy.js';
 import { playbackUrls } from './playback.js';
+import { livePlaybackUrls } from './live.js';
+import type { Channel, ChannelOptions, ChannelService, ChannelView } from '../../ingest/live/channel-service.js';
 import { signToken, titlePrefix, type SigningKey } from '../signed-urls.js';
 
 export interface ApiDeps {
@@ -13,6 +15,7 @@ export interface ApiDeps {
   ingest: IngestService;
   checkAuth: (req: import('fastify').FastifyRequest) => Promise<void>;
   signing: { keys: SigningKey[]; required: boolean; ttlSec: number };
+  channels?: ChannelService;
   now: () => Date;
 }
 
@@ -143,8 +146,28 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return reply.code(204).send();
     });
 
-    // Live channels and pushes are later issues; answer clearly instead of 404.
-    for (const path of ['/api/v1/channels', '/api/v1/channels/:id', '/api/v1/pushes', '/api/v1/pushes/:id']) {
+    // Live channels (INTERFACE.md): PUT creates or updates, DELETE stops and removes; POST .../stop ends
+    // the presentation but keeps the channel and its window.
+    const channels = deps.channels;
+    if (channels) {
+      const view = (c: Channel): ChannelView => channels.view(c, livePlaybackUrls(c.id));
+      api.put<{ Params: { id: string }; Body: ChannelOptions | undefined }>('/api/v1/channels/:id', async (req, reply) => {
+        const body = req.body ?? {};
+        if (typeof body !== 'object' || Array.isArray(body)) throw createError('INVALID_REQUEST', 'the body must be a JSON object');
+        const { channel, created } = await channels.put(req.params.id, body);
+        return reply.code(created ? 201 : 200).header('Location', `/api/v1/channels/${channel.id}`).send(view(channel));
+      });
+      api.get('/api/v1/channels', async () => ({ channels: channels.list().map(view) }));
+      api.get<{ Params: { id: string } }>('/api/v1/channels/:id', async (req) => view(channels.require(req.params.id)));
+      api.post<{ Params: { id: string } }>('/api/v1/channels/:id/stop', async (req) => view(await channels.stop(req.params.id)));
+      api.delete<{ Params: { id: string } }>('/api/v1/channels/:id', async (req, reply) => {
+        await channels.remove(req.params.id);
+        return reply.code(204).send();
+      });
+    }
+
+    // Pushes are a later issue; answer clearly instead of 404.
+    for (const path of ['/api/v1/pushes', '/api/v1/pushes/:id']) {
       api.all(path, async () => {
         throw createError('NOT_IMPLEMENTED', `${path.split('/')[3]} are not implemented in this version of Cascade`);
       });

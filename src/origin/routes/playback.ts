@@ -28,6 +28,8 @@ import type { ObjectStore } from '../../storage/index.js';
 import type { HotObjectCache } from '../hot-cache.js';
 import { checkToken, type SigningKey } from '../signed-urls.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ChannelService } from '../../ingest/live/channel-service.js';
+import { registerLiveRoutes } from './live.js';
 
 export const CONTENT_TYPES = {
   m3u8: 'application/vnd.apple.mpegurl',
@@ -44,6 +46,8 @@ export interface PlaybackDeps {
   cdnBaseUrls: string[];
   shieldSecret?: string;
   now: () => Date;
+  /** Live channels, served under /live/ behind the same shield and token checks. */
+  live?: { channels: ChannelService; latencyTargetMs: number };
 }
 
 const BASE_HEADER = 'x-cascade-base-url';
@@ -79,6 +83,8 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     if (!r.ok) throw createError(r.code, r.message);
     tokens.set(req, r.token);
   });
+
+  if (deps.live) registerLiveRoutes(app, { channels: deps.live.channels, latencyTargetMs: deps.live.latencyTargetMs, tokenOf: (req) => tokens.get(req), now: () => deps.now().getTime() });
 
   // Rendered manifests per version and content coding.
   const rendered = new LruCache<string, string | Buffer>({ maxEntries: 4096, maxSize: 64 * 1024 * 1024, sizeOf: (s) => s.length });

@@ -1,0 +1,723 @@
+/**
+ * Live channels: definitions, publishers (RTMP through our server, SRT through an
+ * ffmpeg listener), one encoder session at a time per channel, the live timeline
+ * fed from the encoder's CMAF pipes, and persistence of segments and numbering.
+ *
+ * One publisher per channel: a second one is refused unless the channel allows
+ * takeover. The SRT listener runs only while no RTMP publisher is live, so the two
+ * protocols cannot feed one channel at once.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { createError, type CascadeError, type ErrorCode } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Supervisor } from '../../shared/supervisor.js';
+import { validateId } from '../../shared/ids.js';
+import type { ObjectStore } from '../../storage/index.js';
+import { CmafStreamReader, LiveTimeline, segmentData, type LiveRendition, type LiveSegment, type RenditionSpec } from '../../packager/index.js';
+import { ChannelStore, channelKeys, type ChannelDefinition, type ChannelState } from './channel-store.js';
+import { AUDIO_RENDITION_ID, liveLadder, type LiveLadder } from './live-ladder.js';
+import { liveEncoderArgs, type LiveInput, type LiveOutput } from './live-args.js';
+import { describeAudioTag, describeVideoTag, flvHeader, flvTag } from './flv.js';
+import { decodeAmf0, type Amf0Object } from './amf0.js';
+import { RtmpServer, type PublishControl, type PublishDecision, type PublishRequest } from './rtmp-server.js';
+
+export interface LiveServiceConfig {
+  ffmpegPath: string;
+  rtmpHost: string;
+  rtmpPort: number;
+  srtHost: string;
+  srtPorts: [number, number];
+  /** Host name written into ingest URLs. */
+  publicHost: string;
+  segmentSec: number;
+  partSec: number;
+  dvrWindowSec: number;
+  srtLatencyMs: number;
+}
+
+export interface ChannelInput {
+  protocol: 'rtmp' | 'srt';
+  remote?: string;
+  since: string;
+  videoCodec?: string;
+  audioCodec?: string;
+}
+
+export interface ChannelView {
+  id: string;
+  state: 'idle' | 'live' | 'stopped';
+  lowLatency: boolean;
+  dvrWindowSec: number;
+  ladder: string;
+  segmentSec: number;
+  partSec: number;
+  allowTakeover: boolean;
+  createdAt: string;
+  ingest: { rtmp: string; rtmpServer: string; streamKey: string; srt: string; srtPassphrase: string; srtStreamId: string };
+  playback: { hls: string; dash: string };
+  input?: ChannelInput & { bitrateKbps: number; frameRate: number };
+  lastError?: { code: string; message: string; at: string };
+}
+
+export interface ChannelOptions {
+  lowLatency?: boolean;
+  dvrWindowSec?: number;
+  ladder?: string;
+  allowTakeover?: boolean;
+}
+
+/** Reservation of media sequence numbers ahead of use (see channel-store.ts). */
+const MSN_RESERVE = 50;
+/** An encoder that produces nothing for this long while a publisher is on is killed. */
+const ENCODER_STALL_MS = 10_000;
+/** RTMP tags buffered before the encoder starts (codec probing). */
+const PROBE_MAX_TAGS = 400;
+const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
+
+interface Waiter { check: () => boolean; resolve: () => void }
+
+interface Session {
+  id: number;
+  protocol: 'rtmp' | 'srt';
+  encoder?: ChildProcess;
+  input: ChannelInput;
+  /** Ends the publisher's connection (RTMP) or the listener process (SRT). */
+  stop(reason: string): void;
+  began: boolean;
+  /** Set once the session ended or was refused: its late output is dropped. */
+  stopped?: boolean;
+  lastOutputAt: number;
+  /** (time ms, bytes, video frames) samples over the last seconds. */
+  samples: Array<[number, number, number]>;
+}
+
+export class Channel {
+  session?: Session;
+  srtListener?: { child: ChildProcess; session: Session };
+  lastError?: { code: string; message: string; at: string };
+  /** Wall time of the last visible change (Last-Modified of live playlists). */
+  lastChangedAt = Date.now();
+  private waiters = new Set<Waiter>();
+  private removed = false;
+
+  constructor(
+    public def: ChannelDefinition,
+    public readonly ladder: LiveLadder,
+    public readonly timeline: LiveTimeline,
+  ) {}
+
+  get id(): string {
+    return this.def.id;
+  }
+
+  get lowLatency(): boolean {
+    return this.def.lowLatency;
+  }
+
+  get isRemoved(): boolean {
+    return this.removed;
+  }
+
+  markRemoved(): void {
+    this.removed = true;
+    this.notify();
+  }
+
+  /** Wakes every waiter whose condition now holds. */
+  notify(): void {
+    this.lastChangedAt = Date.now();
+    for (const w of this.waiters) {
+      if (this.removed || w.check()) {
+        this.waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  /**
+   * Resolves true once `check()` holds, false after `timeoutMs` or on abort. Used by
+   * blocking playlist reloads, preload hints and segments still in production.
+   */
+  waitFor(check: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    if (this.removed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const w: Waiter = {
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(!this.removed);
+        },
+      };
+      const onAbort = (): void => {
+        this.waiters.delete(w);
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(w);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(false);
+      }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(w);
+    });
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+}
+
+export class ChannelService {
+  private readonly channels = new Map<string, Channel>();
+  private readonly persist: ChannelStore;
+  private rtmp?: RtmpServer;
+  private sessionSeq = 0;
+  private closing = false;
+  private rtmpPort = 0;
+
+  constructor(
+    private readonly cfg: LiveServiceConfig,
+    private readonly store: ObjectStore,
+    private readonly supervisor: Supervisor,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.persist = new ChannelStore(store);
+  }
+
+  /** Loads persisted channels and opens the RTMP port. */
+  async start(): Promise<void> {
+    for (const id of await this.persist.listIds()) {
+      try {
+        const def = await this.persist.readDefinition(id);
+        if (!def) continue;
+        const state = await this.persist.readState(id);
+        this.install(def, state);
+      } catch (err) {
+        this.log.error({ channel: id, err }, 'channel could not be restored');
+      }
+    }
+    this.rtmp = new RtmpServer({ host: this.cfg.rtmpHost, port: this.cfg.rtmpPort, log: this.log, authorize: (req, control) => this.authorizeRtmp(req, control) });
+    this.rtmpPort = await this.rtmp.listen();
+    this.log.info({ port: this.rtmpPort }, 'rtmp ingest listening');
+    for (const c of this.channels.values()) if (!c.def.stopped) this.startSrtListener(c);
+  }
+
+  get rtmpListenPort(): number {
+    return this.rtmpPort;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.rtmp?.close();
+    for (const c of this.channels.values()) {
+      c.srtListener?.child.kill('SIGKILL');
+      c.session?.stop('server shutting down');
+      c.timeline.endSession();
+      await this.saveState(c).catch(() => undefined);
+    }
+  }
+
+  get(id: string): Channel | undefined {
+    return this.channels.get(id);
+  }
+
+  list(): Channel[] {
+    return [...this.channels.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Creates a channel, or updates an idle one's options (PUT semantics). A stopped channel is reopened. */
+  async put(id: string, opts: ChannelOptions): Promise<{ channel: Channel; created: boolean }> {
+    validateId(id, 'channel id');
+    const ladder = liveLadder(opts.ladder);
+    const dvr = opts.dvrWindowSec ?? this.cfg.dvrWindowSec;
+    const minWindow = 6 * Math.ceil(this.cfg.segmentSec);
+    if (typeof dvr !== 'number' || !Number.isFinite(dvr) || dvr < minWindow || dvr > 6 * 3600) {
+      throw createError('INVALID_REQUEST', `dvrWindowSec must be a number of seconds in [${minWindow}, 21600] (at least six target durations, RFC 8216bis §6.2.2)`);
+    }
+    if (opts.lowLatency !== undefined && typeof opts.lowLatency !== 'boolean') throw createError('INVALID_REQUEST', 'lowLatency must be true or false');
+    if (opts.allowTakeover !== undefined && typeof opts.allowTakeover !== 'boolean') throw createError('INVALID_REQUEST', 'allowTakeover must be true or false');
+    const existing = this.channels.get(id);
+    if (existing) {
+      if (existing.session && opts.ladder !== undefined && ladder.name !== existing.ladder.name) {
+        throw createError('CHANNEL_BUSY', `channel ${id} is live: its ladder cannot change until the publisher stops`);
+      }
+      const def: ChannelDefinition = {
+        ...existing.def,
+        lowLatency: opts.lowLatency ?? existing.def.lowLatency,
+        dvrWindowSec: dvr,
+        ladder: ladder.name === existing.ladder.name || opts.ladder === undefined ? existing.def.ladder : ladder.name,
+        allowTakeover: opts.allowTakeover ?? existing.def.allowTakeover,
+        stopped: false,
+      };
+      await this.persist.writeDefinition(def);
+      if (def.ladder !== existing.def.ladder || existing.def.stopped) {
+        // A new ladder (or a reopened channel) is a new timeline that continues the numbering.
+        existing.srtListener?.child.kill('SIGKILL');
+        const state = this.stateOf(existing);
+        state.ended = false;
+        const c = this.install(def, state);
+        this.startSrtListener(c);
+        return { channel: c, created: false };
+      }
+      existing.def = def;
+      (existing.timeline.config as { windowSec: number }).windowSec = dvr;
+      return { channel: existing, created: false };
+    }
+    const nowMs = this.now();
+    const def: ChannelDefinition = {
+      id,
+      lowLatency: opts.lowLatency ?? true,
+      dvrWindowSec: dvr,
+      ladder: ladder.name,
+      segmentSec: this.cfg.segmentSec,
+      partSec: this.cfg.partSec,
+      allowTakeover: opts.allowTakeover ?? false,
+      streamKey: randomBytes(16).toString('hex'),
+      srtPassphrase: randomBytes(16).toString('hex'),
+      srtPort: this.allocateSrtPort(),
+      createdAt: new Date(nowMs).toISOString(),
+      epochMs: nowMs,
+      stopped: false,
+    };
+    await this.persist.writeDefinition(def);
+    const c = this.install(def, undefined);
+    await this.saveState(c);
+    this.startSrtListener(c);
+    this.log.info({ channel: id, ladder: def.ladder, lowLatency: def.lowLatency }, 'channel created');
+    return { channel: c, created: true };
+  }
+
+  /** Ends the presentation: the publisher is dropped, playlists get EXT-X-ENDLIST, the MPD turns static. */
+  async stop(id: string): Promise<Channel> {
+    const c = this.require(id);
+    c.def = { ...c.def, stopped: true };
+    await this.persist.writeDefinition(c.def);
+    c.srtListener?.child.kill('SIGKILL');
+    c.srtListener = undefined;
+    c.session?.stop('channel stopped');
+    c.timeline.end();
+    await this.saveState(c);
+    this.log.info({ channel: id }, 'channel stopped');
+    return c;
+  }
+
+  /** Stops the channel and removes it with its media. */
+  async remove(id: string): Promise<void> {
+    const c = this.require(id);
+    await this.stop(id);
+    c.markRemoved();
+    this.channels.delete(id);
+    await this.persist.remove(id);
+    this.log.info({ channel: id }, 'channel removed');
+  }
+
+  require(id: string): Channel {
+    const c = this.channels.get(id);
+    if (!c) throw createError('CHANNEL_NOT_FOUND', `no channel ${String(id).slice(0, 128)}`);
+    return c;
+  }
+
+  view(c: Channel, playback: { hls: string; dash: string }): ChannelView {
+    const d = c.def;
+    const host = this.cfg.publicHost;
+    const streamId = `publish/${d.id}`;
+    const srt = new URLSearchParams({ mode: 'caller', passphrase: d.srtPassphrase, pbkeylen: '16', streamid: streamId, latency: String(this.cfg.srtLatencyMs * 1000) });
+    const s = c.session;
+    let input: ChannelView['input'];
+    if (s?.began || s?.protocol === 'rtmp') {
+      const cutoff = this.now() - 5000;
+      const recent = s.samples.filter((x) => x[0] >= cutoff);
+      const span = recent.length > 1 ? (recent.at(-1)![0] - recent[0][0]) / 1000 : 0;
+      const bytes = recent.slice(1).reduce((n, x) => n + x[1], 0);
+      const frames = recent.slice(1).reduce((n, x) => n + x[2], 0);
+      input = { ...s.input, bitrateKbps: span > 0 ? Math.round((bytes * 8) / span / 1000) : 0, frameRate: span > 0 ? Math.round((frames / span) * 100) / 100 : 0 };
+    }
+    return {
+      id: d.id,
+      state: d.stopped ? 'stopped' : s?.began ? 'live' : 'idle',
+      lowLatency: d.lowLatency,
+      dvrWindowSec: d.dvrWindowSec,
+      ladder: d.ladder,
+      segmentSec: d.segmentSec,
+      partSec: d.partSec,
+      allowTakeover: d.allowTakeover,
+      createdAt: d.createdAt,
+      ingest: {
+        rtmp: `rtmp://${host}:${this.rtmpPort}/live/${d.id}?key=${d.streamKey}`,
+        rtmpServer: `rtmp://${host}:${this.rtmpPort}/live`,
+        streamKey: `${d.id}?key=${d.streamKey}`,
+        srt: `srt://${host}:${d.srtPort}?${srt.toString()}`,
+        srtPassphrase: d.srtPassphrase,
+        srtStreamId: streamId,
+      },
+      playback,
+      input,
+      lastError: c.lastError,
+    };
+  }
+
+  /** Bytes of a segment the current process no longer holds (from before a restart). */
+  async storedSegment(c: Channel, r: LiveRendition, seg: LiveSegment): Promise<Buffer> {
+    return this.store.getBuffer(channelKeys.segment(c.id, r.id, seg.msn));
+  }
+
+  async storedInit(c: Channel, r: LiveRendition, session: number): Promise<Buffer | undefined> {
+    const mem = r.inits.get(session);
+    if (mem) return mem;
+    try {
+      return await this.store.getBuffer(channelKeys.init(c.id, r.id, session));
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private install(def: ChannelDefinition, state: ChannelState | undefined): Channel {
+    const ladder = liveLadder(def.ladder);
+    const specs = this.renditionSpecs(ladder);
+    let channel: Channel | undefined;
+    const timeline = new LiveTimeline(
+      { segmentTargetSec: def.segmentSec, partTargetSec: def.partSec, windowSec: def.dvrWindowSec, epochMs: def.epochMs },
+      specs,
+      {
+        changed: () => channel?.notify(),
+        segmentComplete: (r, seg) => channel && this.onSegmentComplete(channel, r, seg),
+        evicted: (r, seg) => channel && this.onEvicted(channel, r, seg),
+      },
+      { nextMsn: state?.reservedMsn ?? 0, session: state?.session ?? 0, discontinuitySequence: state?.discontinuitySequence ?? 0 },
+    );
+    if (state) {
+      timeline.restore({
+        sessions: state.sessions,
+        ended: state.ended || def.stopped,
+        renditions: state.renditions.filter((r) => specs.some((s) => s.id === r.id)),
+      });
+    }
+    channel = new Channel(def, ladder, timeline);
+    this.channels.set(def.id, channel);
+    return channel;
+  }
+
+  private renditionSpecs(ladder: LiveLadder): RenditionSpec[] {
+    const { outputs } = liveEncoderArgs(ladder, { kind: 'flv', hasAudio: true, audioIsAac: true }, this.cfg.segmentSec);
+    return outputs.map((o) => ({ id: o.renditionId, kind: o.kind, bandwidth: o.bandwidth }));
+  }
+
+  private allocateSrtPort(): number {
+    const used = new Set([...this.channels.values()].map((c) => c.def.srtPort));
+    for (let p = this.cfg.srtPorts[0]; p <= this.cfg.srtPorts[1]; p++) if (!used.has(p)) return p;
+    throw createError('CHANNEL_LIMIT', `every SRT port in ${this.cfg.srtPorts[0]}-${this.cfg.srtPorts[1]} is taken: remove a channel or widen the range`);
+  }
+
+  private stateOf(c: Channel): ChannelState {
+    const tl = c.timeline;
+    return {
+      schema: 1,
+      reservedMsn: tl.nextMsn + MSN_RESERVE,
+      session: tl.session,
+      discontinuitySequence: tl.discontinuitySequence,
+      ended: tl.ended,
+      sessions: tl.sessions,
+      renditions: tl.renditions.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        info: r.info,
+        segments: r.segments.filter((s) => s.complete).map((s) => ({ msn: s.msn, session: s.session, discontinuity: s.discontinuity, time: s.time, duration: s.duration, timescale: s.timescale, bytes: s.bytes, independent: s.independent })),
+      })),
+    };
+  }
+
+  private reserved = new Map<string, number>();
+
+  private async saveState(c: Channel): Promise<void> {
+    const state = this.stateOf(c);
+    this.reserved.set(c.id, state.reservedMsn);
+    await this.persist.writeState(c.id, state);
+  }
+
+  private onSegmentComplete(c: Channel, r: LiveRendition, seg: LiveSegment): void {
+    if (seg.chunks.length === 0) return;
+    void this.persist.putMedia(channelKeys.segment(c.id, r.id, seg.msn), segmentData(seg)).catch((err) => this.log.error({ channel: c.id, rendition: r.id, msn: seg.msn, err }, 'segment could not be stored'));
+    if (r === c.timeline.leaderRendition) {
+      // Keep the reservation ahead of use, and the window index current for a restart.
+      void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
+    }
+  }
+
+  private onEvicted(c: Channel, r: LiveRendition, seg: LiveSegment): void {
+    void this.store.delete(channelKeys.segment(c.id, r.id, seg.msn)).catch(() => undefined);
+  }
+
+  private fail(c: Channel, code: ErrorCode, message: string): CascadeError {
+    const e = createError(code, message);
+    c.lastError = { code, message, at: new Date(this.now()).toISOString() };
+    this.log.warn({ channel: c.id, code, message }, 'live input refused');
+    return e;
+  }
+
+  // ---- RTMP ------------------------------------------------------------------------------------
+
+  private authorizeRtmp(req: PublishRequest, control: PublishControl): PublishDecision {
+    const [name, query = ''] = req.streamName.split('?', 2);
+    // Accept both `live` + `{id}?key=` and `live/{id}` + `?key=` shapes of the publish URL.
+    const id = name || req.app.split('/')[1] || '';
+    const key = new URLSearchParams(query).get('key') ?? '';
+    const c = this.channels.get(id);
+    if (req.app.split('/')[0] !== 'live' || !c) return { ok: false, code: 'NetStream.Publish.BadName', description: 'no such channel' };
+    if (!safeEqual(key, c.def.streamKey)) {
+      this.fail(c, 'LIVE_AUTH_FAILED', `RTMP publish from ${req.remote} refused: wrong stream key`);
+      return { ok: false, code: 'NetStream.Publish.BadName', description: 'wrong stream key' };
+    }
+    if (c.def.stopped) return { ok: false, code: 'NetStream.Publish.Denied', description: 'channel is stopped' };
+    if (c.session) {
+      if (!c.def.allowTakeover) {
+        this.fail(c, 'CHANNEL_BUSY', `RTMP publish from ${req.remote} refused: the channel already has a publisher (${c.session.protocol})`);
+        return { ok: false, code: 'NetStream.Publish.Denied', description: 'channel already has a publisher' };
+      }
+      c.session.stop('taken over by a new publisher');
+    }
+    // One publisher: the SRT listener steps aside while RTMP is live.
+    c.srtListener?.child.kill('SIGKILL');
+    c.srtListener = undefined;
+    return { ok: true, sink: this.rtmpSink(c, req, control) };
+  }
+
+  private rtmpSink(c: Channel, req: PublishRequest, control: PublishControl): { tag: (type: 8 | 9 | 18, ts: number, p: Buffer) => void; end: (reason: string) => void } {
+    const session: Session = {
+      id: ++this.sessionSeq,
+      protocol: 'rtmp',
+      input: { protocol: 'rtmp', remote: req.remote, since: new Date(this.now()).toISOString() },
+      stop: (reason) => control.close(reason),
+      began: false,
+      lastOutputAt: this.now(),
+      samples: [],
+    };
+    c.session = session;
+    const probe: Array<[number, number, Buffer]> = [];
+    let metaHasAudio: boolean | undefined;
+    let firstVideoTs: number | undefined;
+    let audio: { codec: string; aac: boolean } | undefined;
+    let stdin: Writable | undefined;
+    let ended = false;
+    const start = (): void => {
+      const input: LiveInput = { kind: 'flv', hasAudio: audio !== undefined, audioIsAac: audio?.aac ?? false };
+      if (!audio) {
+        control.close('no audio');
+        this.fail(c, 'LIVE_INPUT_UNSUPPORTED', 'the publisher sends no audio; Cascade live channels need an audio track');
+        return;
+      }
+      const child = this.spawnEncoder(c, session, input);
+      if (!child) return;
+      stdin = child.stdin!;
+      stdin.on('error', () => undefined);
+      stdin.write(flvHeader(true, true));
+      for (const [t, ts, p] of probe) stdin.write(flvTag(t, ts, p));
+      probe.length = 0;
+    };
+    return {
+      tag: (type, ts, payload) => {
+        if (ended) return;
+        session.samples.push([this.now(), payload.length + 11, type === 9 ? 1 : 0]);
+        if (session.samples.length > 2000) session.samples.splice(0, 1000);
+        if (stdin) {
+          if (stdin.writableLength > MAX_STDIN_BACKLOG) {
+            control.close('encoder cannot keep up');
+            this.fail(c, 'LIVE_ENCODER_FAILED', 'the encoder fell behind the publisher by more than 32 MiB and was stopped');
+            return;
+          }
+          stdin.write(flvTag(type, ts, payload));
+          return;
+        }
+        if (type === 18) {
+          try {
+            const [name, meta] = decodeAmf0(payload);
+            if (name === 'onMetaData' && meta && typeof meta === 'object') metaHasAudio = 'audiocodecid' in (meta as Amf0Object) ? true : metaHasAudio;
+          } catch {
+            /* metadata is advisory */
+          }
+        }
+        if (type === 9 && payload.length > 0) {
+          const v = describeVideoTag(payload);
+          if (!v.supported) {
+            control.close('unsupported video codec');
+            this.fail(c, 'LIVE_INPUT_UNSUPPORTED', `the publisher sends ${v.codec} video; live ingest takes H.264 (AVC) over RTMP`);
+            ended = true;
+            return;
+          }
+          session.input.videoCodec = 'h264';
+          firstVideoTs ??= ts;
+        }
+        if (type === 8 && payload.length > 0 && !audio) {
+          audio = describeAudioTag(payload);
+          session.input.audioCodec = audio.codec;
+        }
+        probe.push([type, ts, payload]);
+        const lastTs = ts;
+        const haveAll = firstVideoTs !== undefined && (audio !== undefined || (metaHasAudio === false));
+        const waitedLong = firstVideoTs !== undefined && lastTs - firstVideoTs > 1500;
+        if (haveAll || waitedLong || probe.length >= PROBE_MAX_TAGS) {
+          if (firstVideoTs === undefined) {
+            control.close('no video');
+            this.fail(c, 'LIVE_INPUT_UNSUPPORTED', 'the publisher sends no video; Cascade live channels need H.264 video');
+            ended = true;
+            return;
+          }
+          start();
+        }
+      },
+      end: (reason) => {
+        ended = true;
+        this.log.info({ channel: c.id, reason }, 'rtmp publisher left');
+        if (stdin) stdin.end();
+        else this.endSession(c, session);
+      },
+    };
+  }
+
+  // ---- SRT -------------------------------------------------------------------------------------
+
+  private startSrtListener(c: Channel): void {
+    if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || this.channels.get(c.id) !== c) return;
+    const session: Session = {
+      id: ++this.sessionSeq,
+      protocol: 'srt',
+      input: { protocol: 'srt', since: '' },
+      stop: (reason) => {
+        this.log.info({ channel: c.id, reason }, 'srt session stopped');
+        child?.kill('SIGKILL');
+      },
+      began: false,
+      lastOutputAt: this.now(),
+      samples: [],
+    };
+    const input: LiveInput = { kind: 'srt', host: this.cfg.srtHost, port: c.def.srtPort, passphrase: c.def.srtPassphrase, latencyMs: this.cfg.srtLatencyMs };
+    const child = this.spawnEncoder(c, session, input);
+    if (child) c.srtListener = { child, session };
+  }
+
+  // ---- encoder sessions ------------------------------------------------------------------------
+
+  /** Starts ffmpeg for a session and wires its CMAF pipes into the timeline. */
+  private spawnEncoder(c: Channel, session: Session, input: LiveInput): ChildProcess | undefined {
+    const { args, outputs } = liveEncoderArgs(c.ladder, input, c.def.segmentSec);
+    const stdio: Array<'pipe' | 'ignore'> = [input.kind === 'flv' ? 'pipe' : 'ignore', 'ignore', 'pipe', ...outputs.map(() => 'pipe' as const)];
+    let child: ChildProcess;
+    try {
+      child = this.supervisor.spawn(`live:${c.id}:${input.kind}`, this.cfg.ffmpegPath, args, stdio);
+    } catch (err) {
+      this.fail(c, 'LIVE_ENCODER_FAILED', `ffmpeg could not start: ${(err as Error).message}`);
+      session.stop('encoder failed');
+      return undefined;
+    }
+    session.encoder = child;
+    let stderr = '';
+    (child.stderr as Readable).setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    for (const o of outputs) this.readOutput(c, session, child, o);
+    const watchdog = setInterval(() => {
+      if (session.began && this.now() - session.lastOutputAt > ENCODER_STALL_MS) {
+        this.fail(c, 'LIVE_ENCODER_FAILED', `the encoder produced nothing for ${ENCODER_STALL_MS / 1000} s and was restarted`);
+        child.kill('SIGKILL');
+      }
+    }, 1000);
+    watchdog.unref();
+    child.once('close', (code, signal) => {
+      clearInterval(watchdog);
+      if (c.srtListener?.child === child) c.srtListener = undefined;
+      const clean = code === 0 || signal === 'SIGKILL' || signal === 'SIGTERM';
+      if (!clean && !this.closing) {
+        // Say why in the channel, without secrets (the SRT URL with its passphrase is never logged).
+        const reason = stderr.replace(/passphrase=[^&\s]+/g, 'passphrase=***').trim().split('\n').slice(-3).join(' | ');
+        this.fail(c, 'LIVE_ENCODER_FAILED', `ffmpeg exited with ${code ?? signal}${reason ? `: ${reason}` : ''}`);
+      }
+      this.endSession(c, session);
+    });
+    return child;
+  }
+
+  private readOutput(c: Channel, session: Session, child: ChildProcess, o: LiveOutput): void {
+    const reader = new CmafStreamReader();
+    const stream = child.stdio[o.fd] as Readable;
+    stream.on('error', () => undefined);
+    stream.on('data', (d: Buffer) => {
+      if (session.stopped) return;
+      try {
+        const units = reader.push(d);
+        if (units.length === 0) return;
+        if (!session.began && !this.beginSession(c, session)) return;
+        session.lastOutputAt = this.now();
+        for (const u of units) {
+          if (u.kind === 'header') void this.persist.putMedia(channelKeys.init(c.id, o.renditionId, c.timeline.session), u.data).catch((err) => this.log.error({ channel: c.id, err }, 'init segment could not be stored'));
+          c.timeline.push(o.renditionId, u, this.now());
+          if (session.protocol === 'srt' && u.kind === 'chunk' && o.kind === 'video') session.samples.push([this.now(), u.data.length, 1]);
+          else if (session.protocol === 'srt' && u.kind === 'chunk') session.samples.push([this.now(), u.data.length, 0]);
+        }
+        if (session.samples.length > 4000) session.samples.splice(0, 2000);
+      } catch (err) {
+        this.fail(c, 'LIVE_ENCODER_FAILED', `the encoder's CMAF output for ${o.renditionId} could not be read: ${(err as Error).message}`);
+        session.stopped = true;
+        child.kill('SIGKILL');
+      }
+    });
+  }
+
+  /** First media of a session: it becomes the channel's session unless another publisher holds it. */
+  private beginSession(c: Channel, session: Session): boolean {
+    if (c.def.stopped || c.isRemoved) {
+      session.stop('channel stopped');
+      session.stopped = true;
+      return false;
+    }
+    if (c.session && c.session !== session) {
+      if (!c.def.allowTakeover) {
+        this.fail(c, 'CHANNEL_BUSY', `${session.protocol.toUpperCase()} publisher refused: the channel already has a publisher (${c.session.protocol})`);
+        session.stop('channel busy');
+        session.stopped = true;
+        return false;
+      }
+      c.session.stop('taken over by a new publisher');
+    }
+    if (c.srtListener?.session === session) c.srtListener = undefined;
+    c.session = session;
+    session.began = true;
+    session.input.since = new Date(this.now()).toISOString();
+    c.timeline.beginSession();
+    c.lastError = undefined;
+    void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
+    this.log.info({ channel: c.id, protocol: session.protocol, session: c.timeline.session }, 'live session started');
+    c.notify();
+    return true;
+  }
+
+  private endSession(c: Channel, session: Session): void {
+    session.stopped = true;
+    if (c.session === session) {
+      c.session = undefined;
+      if (session.began) {
+        c.timeline.endSession();
+        void this.saveState(c).catch(() => undefined);
+        this.log.info({ channel: c.id, protocol: session.protocol }, 'live session ended');
+      }
+    }
+    if (session.protocol === 'rtmp') session.stop('encoder exited');
+    // Ready for the next publisher.
+    if (!this.closing && !c.def.stopped && !c.isRemoved) setTimeout(() => this.startSrtListener(c), 500).unref();
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return d === 0;
+}
+
+export { AUDIO_RENDITION_ID };
