@@ -20,9 +20,10 @@ const LIBS: Record<string, string> = {
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline width="320"></video>
 <script>
 const q = new URLSearchParams(location.search);
-const lib = q.get('lib'), src = q.get('src'), pick = q.get('pick');
+const lib = q.get('lib'), src = q.get('src'), pick = q.get('pick'), live = q.get('live') === '1';
 const v = document.getElementById('v');
-window.__state = { ended: false, errors: [], time: 0, lib };
+window.__state = { ended: false, errors: [], time: 0, lib, latency: null, stalls: 0 };
+v.addEventListener('waiting', () => { window.__state.stalls++; });
 v.addEventListener('ended', () => { window.__state.ended = true; });
 v.addEventListener('timeupdate', () => { window.__state.time = v.currentTime; });
 v.addEventListener('error', () => window.__state.errors.push('video element: ' + (v.error && v.error.message)));
@@ -31,7 +32,8 @@ s.src = '/lib/' + lib + '.js';
 s.onload = async () => {
   try {
     if (lib === 'hls') {
-      const hls = new Hls({ capLevelToPlayerSize: false, enableWorker: true });
+      const hls = new Hls({ capLevelToPlayerSize: false, enableWorker: true, lowLatencyMode: live });
+      if (live) setInterval(() => { const d = hls.playingDate; if (d) window.__state.latency = (Date.now() - d.getTime()) / 1000; }, 250);
       hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.__state.errors.push('hls.js: ' + d.type + ' ' + d.details); });
       hls.on(Hls.Events.MANIFEST_PARSED, (_e, d) => {
         const idx = pick === 'lowest' ? 0 : d.levels.length - 1;
@@ -44,6 +46,7 @@ s.onload = async () => {
       const p = dashjs.MediaPlayer().create();
       const big = 1e9;
       p.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false }, initialBitrate: { video: pick === 'lowest' ? 1 : big } } } });
+      if (live) setInterval(() => { const l = p.getCurrentLiveLatency(); if (l > 0) window.__state.latency = l; }, 250);
       p.on(dashjs.MediaPlayer.events.ERROR, (e) => window.__state.errors.push('dash.js: ' + JSON.stringify(e.error && (e.error.message || e.error.code))));
       p.initialize(v, src, true);
     } else {
@@ -52,6 +55,7 @@ s.onload = async () => {
       p.addEventListener('error', (e) => window.__state.errors.push('shaka: ' + e.detail.code));
       p.configure({ abr: { enabled: false, defaultBandwidthEstimate: pick === 'lowest' ? 1000 : 1e9 }, restrictions: pick === 'lowest' ? { maxHeight: 400 } : { minHeight: 700 } });
       await p.load(src);
+      if (live) setInterval(() => { const l = p.getStats().liveLatency; if (l > 0) window.__state.latency = l; }, 250);
       const tracks = p.getVariantTracks().sort((a, b) => a.bandwidth - b.bandwidth);
       window.__state.levels = tracks.map(t => t.height + (t.active ? '*' : ''));
       p.selectVariantTrack(pick === 'lowest' ? tracks[0] : tracks[tracks.length - 1], true);
@@ -90,6 +94,45 @@ export async function startPlayerRig(): Promise<PlayerRig> {
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+export interface LiveWatch { errors: string[]; advancedSec: number; latencies: number[]; stalls: number }
+
+/**
+ * Opens a live stream and watches it for `seconds`: how far currentTime advanced, the latency
+ * the player reports (hls.js: now − EXT-X-PROGRAM-DATE-TIME of the playing position), errors.
+ * `during` runs while the page plays (e.g. an encoder drop and return).
+ */
+export async function watchLive(rig: PlayerRig, lib: 'hls' | 'dash' | 'shaka', src: string, seconds: number, during?: () => Promise<void>): Promise<LiveWatch> {
+  const page = await rig.browser.newPage();
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  try {
+    await page.goto(`${rig.pageOrigin}/player.html?lib=${lib}&pick=lowest&live=1&src=${encodeURIComponent(src)}`);
+    const state = async (): Promise<{ errors: string[]; time: number; latency: number | null; stalls: number }> => page.evaluate('window.__state') as never;
+    // Wait for playback to start (up to 20 s), then measure.
+    const startBy = Date.now() + 20_000;
+    let s = await state();
+    while (s.time <= 0 && s.errors.length === 0 && Date.now() < startBy) {
+      await new Promise((r) => setTimeout(r, 200));
+      s = await state();
+    }
+    const t0 = s.time;
+    const latencies: number[] = [];
+    const task = during?.();
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 500));
+      s = await state();
+      if (s.latency !== null) latencies.push(s.latency);
+      if (s.errors.length) break;
+    }
+    await task;
+    s = await state();
+    return { errors: [...s.errors, ...consoleErrors], advancedSec: s.time - t0, latencies, stalls: s.stalls };
+  } finally {
+    await page.close();
+  }
 }
 
 export interface PlayResult { ended: boolean; errors: string[]; time: number; videoSegments: string[]; requests: number; levels?: unknown }
