@@ -503,12 +503,14 @@ export class ChannelService {
     const probe: Array<[number, number, Buffer]> = [];
     let metaHasAudio: boolean | undefined;
     let firstVideoTs: number | undefined;
+    let firstTs: number | undefined;
     let audio: { codec: string; aac: boolean } | undefined;
     let stdin: Writable | undefined;
     let ended = false;
     const start = (): void => {
       const input: LiveInput = { kind: 'flv', hasAudio: audio !== undefined, audioIsAac: audio?.aac ?? false };
       if (!audio) {
+        ended = true;
         control.close('no audio');
         this.fail(c, 'LIVE_INPUT_UNSUPPORTED', 'the publisher sends no audio; Cascade live channels need an audio track');
         return;
@@ -559,9 +561,10 @@ export class ChannelService {
           session.input.audioCodec = audio.codec;
         }
         probe.push([type, ts, payload]);
-        const lastTs = ts;
-        const haveAll = firstVideoTs !== undefined && (audio !== undefined || (metaHasAudio === false));
-        const waitedLong = firstVideoTs !== undefined && lastTs - firstVideoTs > 1500;
+        firstTs ??= ts;
+        const haveAll = firstVideoTs !== undefined && (audio !== undefined || metaHasAudio === false);
+        // Media time seen so far without both tracks: 1.5 s after the first video, or 3 s with none.
+        const waitedLong = firstVideoTs !== undefined ? ts - firstVideoTs > 1500 : ts - firstTs > 3000;
         if (haveAll || waitedLong || probe.length >= PROBE_MAX_TAGS) {
           if (firstVideoTs === undefined) {
             control.close('no video');
