@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import type { Job } from '../ingest/index.js';
 import type { TitleView } from '../origin/routes/api.js';
+import type { ChannelView } from '../ingest/live/channel-service.js';
 
 export class ApiError extends Error {
   constructor(
@@ -71,6 +72,19 @@ export class ApiClient {
   }
   title(id: string): Promise<TitleView> {
     return this.call('GET', `/api/v1/titles/${encodeURIComponent(id)}`);
+  }
+
+  putChannel(id: string, body: Record<string, unknown>): Promise<ChannelView> {
+    return this.call('PUT', `/api/v1/channels/${encodeURIComponent(id)}`, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  }
+  channels(): Promise<{ channels: ChannelView[] }> {
+    return this.call('GET', '/api/v1/channels');
+  }
+  removeChannel(id: string): Promise<void> {
+    return this.call('DELETE', `/api/v1/channels/${encodeURIComponent(id)}`);
+  }
+  stopChannel(id: string): Promise<ChannelView> {
+    return this.call('POST', `/api/v1/channels/${encodeURIComponent(id)}/stop`);
   }
 
   /** Polls a job until it ends. */

@@ -12,7 +12,7 @@ const USAGE = `usage: cascade <command> [options]
   serve   [--port 8080] [--host 127.0.0.1] [--data ./data] [--storage file://<dir>|s3://<bucket>/<prefix>] [--config file.json]
   demo    [--port 8080] [--data ./data]
   ingest  <file> --title <id> [--ladder <name|file.json>] [--server http://127.0.0.1:8080]
-  live    create <id> [--low-latency] [--dvr <seconds>] | ls | rm <id>      (not implemented yet)
+  live    create <id> [--low-latency] [--dvr <seconds>] [--ladder <name>] | ls | stop <id> | rm <id>
   push    plan|run|schedule ...                                              (not implemented yet)
 
 Every command accepts --json.`;
@@ -31,6 +31,19 @@ Prints the API token when it generates one (saved in <data>/api-token).
 examples:
   cascade serve
   CASCADE_S3_ENDPOINT=http://127.0.0.1:9000 cascade serve --storage s3://media/cascade`,
+  live: `cascade live create <id> [--low-latency] [--dvr <seconds>] [--ladder sd|low|passthrough] [--takeover] [--json]
+cascade live ls [--json]
+cascade live stop <id> [--json]      end the presentation (EXT-X-ENDLIST, static MPD); the channel stays
+cascade live rm <id>                 stop and remove the channel with its media
+
+create prints the RTMP and SRT ingest URLs (with the stream key and passphrase) and the playback URLs.
+Ladders: sd (540p + 360p, x264 superfast), low (360p + 240p, ultrafast), passthrough (no re-encode).
+Options: --server <url>, --token <token> (else CASCADE_API_TOKEN or ./data/api-token).
+
+examples:
+  cascade live create news --low-latency --dvr 300
+  ffmpeg -re -i input.mp4 -c:v libx264 -g 60 -c:a aac -f flv 'rtmp://127.0.0.1:1935/live/news?key=...'
+  cascade live ls --json`,
   demo: `cascade demo [--port 8080] [--data ./data] [--json] [--exit-when-ready]
 
 Starts serve, encodes a generated 20 s sample and prints the console and playback URLs.`,
@@ -60,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'ingest':
         return await ingest(rest);
       case 'live':
+        return await live(rest);
       case 'push':
         return notYet(command, rest);
       case undefined:
@@ -85,6 +99,64 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+async function live(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      'low-latency': { type: 'boolean' },
+      dvr: { type: 'string' },
+      ladder: { type: 'string' },
+      takeover: { type: 'boolean' },
+      server: { type: 'string' },
+      data: { type: 'string' },
+      token: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    allowPositionals: true,
+  });
+  const [sub, id] = positionals;
+  const client = loadClientConfig({ server: values.server, dataDir: values.data, token: values.token });
+  if (!client.token) throw new ConfigError('token', `no API token: set CASCADE_API_TOKEN or run from the server's directory (${client.tokenFile})`);
+  const api = new ApiClient(client.server, client.token);
+  const abs = (u: string): string => new URL(u, client.server).toString();
+  if (sub === 'create' && id) {
+    const dvr = values.dvr !== undefined ? Number(values.dvr) : undefined;
+    if (dvr !== undefined && !Number.isFinite(dvr)) throw new ConfigError('dvr', 'must be a number of seconds');
+    const ch = await api.putChannel(id, { lowLatency: Boolean(values['low-latency']), dvrWindowSec: dvr, ladder: values.ladder, allowTakeover: values.takeover });
+    if (values.json) out(JSON.stringify(ch));
+    else {
+      out(`channel ${ch.id} (${ch.state}, ladder ${ch.ladder}, ${ch.lowLatency ? 'low latency' : 'standard latency'}, DVR ${ch.dvrWindowSec}s)`);
+      out(`RTMP: ${ch.ingest.rtmp}`);
+      out(`      (OBS: server ${ch.ingest.rtmpServer}, stream key ${ch.ingest.streamKey})`);
+      out(`SRT:  ${ch.ingest.srt}`);
+      out(`HLS:  ${abs(ch.playback.hls)}`);
+      out(`DASH: ${abs(ch.playback.dash)}`);
+    }
+    return 0;
+  }
+  if (sub === 'ls') {
+    const { channels } = await api.channels();
+    if (values.json) out(JSON.stringify({ channels }));
+    else if (channels.length === 0) out('no channels');
+    else for (const c of channels) out(`${c.id}\t${c.state}\t${c.ladder}\t${c.lowLatency ? 'LL' : '--'}\t${c.input ? `${c.input.protocol} ${c.input.bitrateKbps} kb/s ${c.input.frameRate} fps` : '-'}\t${abs(c.playback.hls)}`);
+    return 0;
+  }
+  if (sub === 'stop' && id) {
+    const ch = await api.stopChannel(id);
+    if (values.json) out(JSON.stringify(ch));
+    else out(`channel ${ch.id} stopped`);
+    return 0;
+  }
+  if (sub === 'rm' && id) {
+    await api.removeChannel(id);
+    if (values.json) out(JSON.stringify({ removed: id }));
+    else out(`channel ${id} removed`);
+    return 0;
+  }
+  err(`usage: ${HELP.live.split('\n\n')[0]}`);
+  return 2;
 }
 
 function notYet(command: string, rest: string[]): number {

@@ -81,9 +81,26 @@ describe('cascade serve + ingest', () => {
     const r = await run(['ingest', bin, '--title', 'x', '--server', 'http://127.0.0.1:1', '--token', 'x'.repeat(20)]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot reach/);
-    const live = await run(['live', 'ls', '--json']);
-    expect(live.code).toBe(2);
-    expect(JSON.parse(live.stdout).error.code).toBe('NOT_IMPLEMENTED');
+    const push = await run(['push', 'plan', '--json']);
+    expect(push.code).toBe(2);
+    expect(JSON.parse(push.stdout).error.code).toBe('NOT_IMPLEMENTED');
+  });
+
+  it('live create / ls / stop / rm', async () => {
+    const data = ['--server', base, '--data', join(dir, 'data')];
+    const c = await run(['live', 'create', 'cli-ch', '--low-latency', '--dvr', '60', '--ladder', 'low', ...data]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^RTMP: rtmp:\/\/127\.0\.0\.1:\d+\/live\/cli-ch\?key=[0-9a-f]{32}$/m);
+    expect(c.stdout).toMatch(/^SRT:  srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=/m);
+    expect(c.stdout).toMatch(new RegExp(`^HLS:  ${base}/live/cli-ch/master\\.m3u8$`, 'm'));
+    const ls = await run(['live', 'ls', '--json', ...data]);
+    expect(JSON.parse(ls.stdout).channels.map((x: any) => [x.id, x.state, x.lowLatency, x.dvrWindowSec])).toEqual([['cli-ch', 'idle', true, 60]]);
+    expect((await run(['live', 'stop', 'cli-ch', ...data])).stdout).toMatch(/stopped/);
+    expect((await run(['live', 'rm', 'cli-ch', ...data])).code).toBe(0);
+    const gone = await run(['live', 'rm', 'cli-ch', '--json', ...data]);
+    expect(gone.code).toBe(1);
+    expect(JSON.parse(gone.stdout).error.code).toBe('CHANNEL_NOT_FOUND');
+    expect((await run(['live', 'create', ...data])).code).toBe(2);
   });
 });
 
@@ -97,6 +114,9 @@ it('cascade demo --json --exit-when-ready publishes the sample and prints its UR
     expect(out.playback.hls).toMatch(new RegExp(`^http://127.0.0.1:${port}/vod/sample/v\\w+/master.m3u8$`));
     expect(out.renditions).toEqual(['720p', '480p', '360p', 'audio']);
     expect(out.console).toBe(`http://127.0.0.1:${port}/console#token=${out.apiToken}`);
+    // The sample live channel was live (fed by the demo's generated signal) before the demo reported.
+    expect(out.live.state).toBe('live');
+    expect(out.live.playback.hls).toBe(`http://127.0.0.1:${port}/live/demo-live/master.m3u8`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -177,12 +177,31 @@ describe('requests that are refused outright', () => {
     const put = await fetch(new URL('/api/v1/titles/x/source', t.url), { method: 'PUT', body: 'abc' });
     expect(put.status).toBe(401);
   });
-  it('unknown jobs and titles → 404 with codes; channels/pushes → 501 NOT_IMPLEMENTED', async () => {
+  it('unknown jobs, titles and channels → 404 with codes; bad channel options → 400; pushes → 501 NOT_IMPLEMENTED', async () => {
     expect((await api(t.url, 'GET', '/api/v1/jobs/nope')).json.error.code).toBe('JOB_NOT_FOUND');
     expect((await api(t.url, 'DELETE', '/api/v1/jobs/nope')).status).toBe(404);
     expect((await api(t.url, 'GET', '/api/v1/titles/nope')).json.error.code).toBe('TITLE_NOT_FOUND');
-    const ch = await api(t.url, 'PUT', '/api/v1/channels/c1', '{}', { 'content-type': 'application/json' });
-    expect(ch.status).toBe(501);
-    expect(ch.json.error.code).toBe('NOT_IMPLEMENTED');
+    expect((await api(t.url, 'GET', '/api/v1/channels/nope')).json.error.code).toBe('CHANNEL_NOT_FOUND');
+    expect((await api(t.url, 'DELETE', '/api/v1/channels/nope')).status).toBe(404);
+    const json = { 'content-type': 'application/json' };
+    for (const [body, code] of [
+      ['{"ladder":"4k"}', 'INVALID_LADDER'],
+      ['{"dvrWindowSec":1}', 'INVALID_REQUEST'],
+      ['{"dvrWindowSec":"lots"}', 'INVALID_REQUEST'],
+      ['{"lowLatency":"yes"}', 'INVALID_REQUEST'],
+      ['[1,2]', 'INVALID_REQUEST'],
+      ['{not json', 'INVALID_REQUEST'],
+    ] as const) {
+      const r = await api(t.url, 'PUT', '/api/v1/channels/c1', body, json);
+      expect(r.status, body).toBe(400);
+      expect(r.json.error.code, body).toBe(code);
+    }
+    const badId = await api(t.url, 'PUT', `/api/v1/channels/${'x'.repeat(200)}`, '{}', json);
+    expect(badId.json.error.code).toBe('INVALID_ID');
+    expect((await api(t.url, 'GET', '/api/v1/channels')).json.channels).toEqual([]);
+    expect((await api(t.url, 'GET', '/live/nope/master.m3u8')).json.error.code).toBe('CHANNEL_NOT_FOUND');
+    const push = await api(t.url, 'POST', '/api/v1/pushes', '{}', json);
+    expect(push.status).toBe(501);
+    expect(push.json.error.code).toBe('NOT_IMPLEMENTED');
   });
 });

@@ -26,7 +26,7 @@ const channel = async (id: string): Promise<any> => (await api(ts.url, 'GET', `/
 
 describe('SRT ingest', () => {
   it('a caller with the channel passphrase goes live; a wrong passphrase is refused', async () => {
-    const ch = await createChannel(ts.url, 'srt1', { ladder: 'low' });
+    const ch = await createChannel(ts.url, 'srt1', { ladder: 'low', lowLatency: true });
     const wrong = publish(ch.ingest.srt.replace(/passphrase=\w+/, 'passphrase=wrongwrongwrong123'), { seconds: 5 });
     expect(await wrong.exited).not.toBe(0);
     expect((await channel('srt1')).state).toBe('idle');

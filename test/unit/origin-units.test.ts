@@ -23,9 +23,21 @@ describe('cache policy table', () => {
     ['error-server', /^no-store$/],
     ['console-page', /^no-cache$/],
     ['console-asset', /^public, max-age=3600$/],
+    ['live-multivariant', /^public, max-age=5, stale-if-error=30$/],
+    ['live-mpd', /^public, max-age=1$/],
+    ['live-media', /max-age=31536000, immutable/],
+    ['live-not-yet', /^public, max-age=1$/],
+    ['live-ended-playlist', /^public, max-age=10/],
   ] as const)('%s → %s', (kind, re) => expect(cacheControl(kind)).toMatch(re));
+  it.each([
+    // RFC 8216bis Appendix B.1: non-blocking ≈ half a target duration, blocking ≈ six.
+    [2, 'live-media-playlist', 'public, max-age=1'],
+    [4, 'live-media-playlist', 'public, max-age=2'],
+    [2, 'live-media-playlist-blocking', 'public, max-age=12'],
+    [6, 'live-media-playlist-blocking', 'public, max-age=36'],
+  ] as const)('target duration %i: %s → %s', (td, kind, want) => expect(cacheControl(kind, { targetDuration: td })).toBe(want));
   it('covers every kind and maps statuses', () => {
-    expect(Object.keys(CACHE_POLICY)).toHaveLength(14);
+    expect(Object.keys(CACHE_POLICY)).toHaveLength(21);
     expect(errorCacheKind(404)).toBe('error-not-found');
     expect(errorCacheKind(416)).toBe('error-client');
     expect(errorCacheKind(503)).toBe('error-server');

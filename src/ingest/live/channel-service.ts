@@ -68,6 +68,8 @@ export interface ChannelOptions {
   allowTakeover?: boolean;
 }
 
+export { LIVE_LADDERS } from './live-ladder.js';
+
 /** Reservation of media sequence numbers ahead of use (see channel-store.ts). */
 const MSN_RESERVE = 50;
 /** An encoder that produces nothing for this long while a publisher is on is killed. */
@@ -272,7 +274,7 @@ export class ChannelService {
     const nowMs = this.now();
     const def: ChannelDefinition = {
       id,
-      lowLatency: opts.lowLatency ?? true,
+      lowLatency: opts.lowLatency ?? false,
       dvrWindowSec: dvr,
       ladder: ladder.name,
       segmentSec: this.cfg.segmentSec,
