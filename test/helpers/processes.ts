@@ -12,7 +12,7 @@ export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.
   await gone;
 }
 
-export interface ServeProcess { child: ChildProcess; url: string; port: number; banner: string }
+export interface ServeProcess { child: ChildProcess; url: string; port: number; banner: string; log: () => string }
 
 /**
  * Runs `cascade serve` from bin/ (the built CLI, as users run it) and resolves once its banner
@@ -39,5 +39,5 @@ export async function spawnServe(dataDir: string, opts: { port?: number; env?: R
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${banner}${log}`)));
   });
-  return { child, url: `http://127.0.0.1:${port}`, port, banner };
+  return { child, url: `http://127.0.0.1:${port}`, port, banner, log: () => log };
 }

@@ -14,6 +14,7 @@ import { createError, type CascadeError, type ErrorCode } from '../../shared/err
 import type { Logger } from '../../shared/logger.js';
 import type { Supervisor } from '../../shared/supervisor.js';
 import { validateId } from '../../shared/ids.js';
+import { findProcesses } from '../../shared/orphans.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { CmafStreamReader, LiveTimeline, segmentData, type LiveRendition, type LiveSegment, type RenditionSpec } from '../../packager/index.js';
 import { ChannelStore, channelKeys, type ChannelDefinition, type ChannelState } from './channel-store.js';
@@ -70,8 +71,6 @@ export interface ChannelOptions {
 
 export { LIVE_LADDERS } from './live-ladder.js';
 
-/** Reservation of media sequence numbers ahead of use (see channel-store.ts). */
-const MSN_RESERVE = 50;
 /** An encoder that produces nothing for this long while a publisher is on is killed. */
 const ENCODER_STALL_MS = 10_000;
 /** RTMP tags buffered before the encoder starts (codec probing). */
@@ -82,6 +81,8 @@ interface Waiter { check: () => boolean; resolve: () => void }
 
 interface Session {
   id: number;
+  /** Session number (init segment names), allocated and persisted before the encoder starts. */
+  no: number;
   protocol: 'rtmp' | 'srt';
   encoder?: ChildProcess;
   input: ChannelInput;
@@ -97,6 +98,9 @@ interface Session {
 
 export class Channel {
   session?: Session;
+  /** Highest session number handed out (persisted in the state before use). */
+  allocatedSession = 0;
+  srtStarting = false;
   srtListener?: { child: ChildProcess; session: Session };
   lastError?: { code: string; message: string; at: string };
   /** Wall time of the last visible change (Last-Modified of live playlists). */
@@ -204,10 +208,30 @@ export class ChannelService {
         this.log.error({ channel: id, err }, 'channel could not be restored');
       }
     }
+    await this.killOrphanListeners();
     this.rtmp = new RtmpServer({ host: this.cfg.rtmpHost, port: this.cfg.rtmpPort, log: this.log, authorize: (req, control) => this.authorizeRtmp(req, control) });
     this.rtmpPort = await this.rtmp.listen();
     this.log.info({ port: this.rtmpPort }, 'rtmp ingest listening');
     for (const c of this.channels.values()) if (!c.def.stopped) this.startSrtListener(c);
+  }
+
+  /**
+   * A server killed without a chance to stop its children leaves SRT listeners holding the
+   * channels' UDP ports (an RTMP session's ffmpeg ends by itself when its stdin closes).
+   */
+  private async killOrphanListeners(): Promise<void> {
+    const urls = [...this.channels.values()].map((c) => `srt://${this.cfg.srtHost}:${c.def.srtPort}?`);
+    if (urls.length === 0) return;
+    const pids = await findProcesses((argv) => /ffmpeg/.test(argv[0]) && argv.some((a) => urls.some((u) => a.startsWith(u) && a.includes('mode=listener'))));
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        this.log.warn({ pid }, 'killed an SRT listener left by an earlier run');
+      } catch {
+        // already gone
+      }
+    }
+    if (pids.length) await new Promise((r) => setTimeout(r, 200));
   }
 
   get rtmpListenPort(): number {
@@ -390,10 +414,11 @@ export class ChannelService {
       specs,
       {
         changed: () => channel?.notify(),
+        segmentOpened: () => channel && void this.saveState(channel).catch((err) => this.log.error({ channel: def.id, err }, 'channel state could not be stored')),
         segmentComplete: (r, seg) => channel && this.onSegmentComplete(channel, r, seg),
         evicted: (r, seg) => channel && this.onEvicted(channel, r, seg),
       },
-      { nextMsn: state?.reservedMsn ?? 0, session: state?.session ?? 0, discontinuitySequence: state?.discontinuitySequence ?? 0 },
+      { nextMsn: state?.nextMsn ?? 0, session: state?.session ?? 0, discontinuitySequence: state?.discontinuitySequence ?? 0 },
     );
     if (state) {
       timeline.restore({
@@ -403,6 +428,7 @@ export class ChannelService {
       });
     }
     channel = new Channel(def, ladder, timeline);
+    channel.allocatedSession = state?.session ?? 0;
     this.channels.set(def.id, channel);
     return channel;
   }
@@ -422,8 +448,8 @@ export class ChannelService {
     const tl = c.timeline;
     return {
       schema: 1,
-      reservedMsn: tl.nextMsn + MSN_RESERVE,
-      session: tl.session,
+      nextMsn: tl.nextMsn,
+      session: Math.max(tl.session, c.allocatedSession),
       discontinuitySequence: tl.discontinuitySequence,
       ended: tl.ended,
       sessions: tl.sessions,
@@ -431,17 +457,20 @@ export class ChannelService {
         id: r.id,
         kind: r.kind,
         info: r.info,
-        segments: r.segments.filter((s) => s.complete).map((s) => ({ msn: s.msn, session: s.session, discontinuity: s.discontinuity, time: s.time, duration: s.duration, timescale: s.timescale, bytes: s.bytes, independent: s.independent })),
+        segments: r.segments.filter((s) => s.complete).map((s) => ({ msn: s.msn, session: s.session, discontinuity: s.discontinuity, time: s.time, duration: s.duration, timescale: s.timescale, bytes: s.bytes, independent: s.independent, gap: s.gap })),
       })),
     };
   }
 
-  private reserved = new Map<string, number>();
-
   private async saveState(c: Channel): Promise<void> {
-    const state = this.stateOf(c);
-    this.reserved.set(c.id, state.reservedMsn);
-    await this.persist.writeState(c.id, state);
+    await this.persist.writeState(c.id, this.stateOf(c));
+  }
+
+  /** A new session number, written to the state before any encoder uses it. */
+  private async allocateSession(c: Channel): Promise<number> {
+    c.allocatedSession = Math.max(c.allocatedSession, c.timeline.session) + 1;
+    await this.saveState(c);
+    return c.allocatedSession;
   }
 
   private onSegmentComplete(c: Channel, r: LiveRendition, seg: LiveSegment): void {
@@ -494,6 +523,7 @@ export class ChannelService {
   private rtmpSink(c: Channel, req: PublishRequest, control: PublishControl): { tag: (type: 8 | 9 | 18, ts: number, p: Buffer) => void; end: (reason: string) => void } {
     const session: Session = {
       id: ++this.sessionSeq,
+      no: 0,
       protocol: 'rtmp',
       input: { protocol: 'rtmp', remote: req.remote, since: new Date(this.now()).toISOString() },
       stop: (reason) => control.close(reason),
@@ -509,6 +539,7 @@ export class ChannelService {
     let audio: { codec: string; aac: boolean } | undefined;
     let stdin: Writable | undefined;
     let ended = false;
+    let starting = false;
     const start = (): void => {
       const input: LiveInput = { kind: 'flv', hasAudio: audio !== undefined, audioIsAac: audio?.aac ?? false };
       if (!audio) {
@@ -517,13 +548,27 @@ export class ChannelService {
         this.fail(c, 'LIVE_INPUT_UNSUPPORTED', 'the publisher sends no audio; Cascade live channels need an audio track');
         return;
       }
-      const child = this.spawnEncoder(c, session, input);
-      if (!child) return;
-      stdin = child.stdin!;
-      stdin.on('error', () => undefined);
-      stdin.write(flvHeader(true, true));
-      for (const [t, ts, p] of probe) stdin.write(flvTag(t, ts, p));
-      probe.length = 0;
+      starting = true;
+      // Tags keep collecting in `probe` until the session number is stored and ffmpeg runs.
+      void this.allocateSession(c).then(
+        (no) => {
+          if (ended || c.session !== session) return;
+          session.no = no;
+          const child = this.spawnEncoder(c, session, input);
+          if (!child) return;
+          stdin = child.stdin!;
+          stdin.on('error', () => undefined);
+          stdin.write(flvHeader(true, true));
+          for (const [t, ts, p] of probe) stdin.write(flvTag(t, ts, p));
+          probe.length = 0;
+          if (ended) stdin.end();
+        },
+        (err) => {
+          ended = true;
+          control.close('state not stored');
+          this.fail(c, 'LIVE_ENCODER_FAILED', `the channel state could not be stored: ${(err as Error).message}`);
+        },
+      );
     };
     return {
       tag: (type, ts, payload) => {
@@ -563,6 +608,10 @@ export class ChannelService {
           session.input.audioCodec = audio.codec;
         }
         probe.push([type, ts, payload]);
+        if (starting) {
+          if (probe.length > 20_000) control.close('storage too slow');
+          return;
+        }
         firstTs ??= ts;
         const haveAll = firstVideoTs !== undefined && (audio !== undefined || metaHasAudio === false);
         // Media time seen so far without both tracks: 1.5 s after the first video, or 3 s with none.
@@ -589,9 +638,25 @@ export class ChannelService {
   // ---- SRT -------------------------------------------------------------------------------------
 
   private startSrtListener(c: Channel): void {
-    if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || this.channels.get(c.id) !== c) return;
+    if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || c.srtStarting || this.channels.get(c.id) !== c) return;
+    c.srtStarting = true;
+    this.allocateSession(c).then(
+      (no) => {
+        c.srtStarting = false;
+        if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || this.channels.get(c.id) !== c) return;
+        this.spawnSrtListener(c, no);
+      },
+      (err) => {
+        c.srtStarting = false;
+        this.log.error({ channel: c.id, err }, 'SRT listener not started: the channel state could not be stored');
+      },
+    );
+  }
+
+  private spawnSrtListener(c: Channel, no: number): void {
     const session: Session = {
       id: ++this.sessionSeq,
+      no,
       protocol: 'srt',
       input: { protocol: 'srt', since: '' },
       stop: (reason) => {
@@ -694,7 +759,9 @@ export class ChannelService {
     c.session = session;
     session.began = true;
     session.input.since = new Date(this.now()).toISOString();
-    c.timeline.beginSession();
+    // A listener's number may be older than a session begun since: take a fresh one then.
+    if (session.no <= c.timeline.session) session.no = c.allocatedSession = Math.max(c.allocatedSession, c.timeline.session) + 1;
+    c.timeline.beginSession(session.no);
     c.lastError = undefined;
     void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
     this.log.info({ channel: c.id, protocol: session.protocol, session: c.timeline.session }, 'live session started');

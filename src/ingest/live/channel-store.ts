@@ -6,9 +6,11 @@
  *   channels/{id}/media/{rendition}/init-{session}.mp4
  *   channels/{id}/media/{rendition}/{msn}.m4s  completed segments
  *
- * Numbering survives a restart: the state carries a reservation of media sequence
- * numbers ahead of use, and a restart continues after the reservation, so a
- * number (and so a URL) is never given to different bytes.
+ * Numbering survives a restart. The state is written when a segment opens and when it
+ * completes, and a session number is written before its encoder starts. A restart
+ * continues after the last opened segment: one that was still open when the process
+ * died is listed as EXT-X-GAP (RFC 8216bis §4.4.4.7), never made again with other bytes;
+ * init segments of a new run get a new session number.
  */
 import type { ObjectStore } from '../../storage/index.js';
 import type { InitInfo } from '../../packager/index.js';
@@ -40,12 +42,14 @@ export interface PersistedSegment {
   timescale: number;
   bytes: number;
   independent: boolean;
+  /** EXT-X-GAP: a segment that was in production when the process stopped. */
+  gap?: boolean;
 }
 
 export interface ChannelState {
   schema: 1;
-  /** Media sequence numbers below this may have been used: a restart starts here. */
-  reservedMsn: number;
+  /** Next media sequence number; every number below it was used (complete, or open when written). */
+  nextMsn: number;
   /** Last encoder session number used (init segment names). */
   session: number;
   discontinuitySequence: number;

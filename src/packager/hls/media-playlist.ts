@@ -21,6 +21,8 @@ export interface HlsSegment {
   map?: { uri: string };
   /** Parts of this segment, listed before its EXTINF. */
   parts?: HlsPart[];
+  /** §4.4.4.7 EXT-X-GAP: the segment has no media (players skip it). */
+  gap?: boolean;
 }
 
 export interface HlsServerControl {
@@ -113,6 +115,7 @@ export function marshalMediaPlaylist(p: HlsMediaPlaylist): string {
   for (const s of p.segments) {
     if (Math.round(s.duration) > p.targetDuration) throw new Error(`segment ${s.uri} (${s.duration}s) exceeds TARGETDURATION ${p.targetDuration} (RFC 8216bis §4.4.3.1)`);
     head(s);
+    if (s.gap) lines.push('#EXT-X-GAP');
     lines.push(`#EXTINF:${formatFloat(s.duration, EXTINF_DIGITS)},${s.title ?? ''}`, s.uri);
   }
   if (p.openSegment) head(p.openSegment);

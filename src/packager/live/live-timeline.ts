@@ -34,6 +34,8 @@ export interface LiveTimelineConfig {
 export interface LiveTimelineEvents {
   /** Something a playlist shows changed (a part, a segment, a session, the end). */
   changed(): void;
+  /** The leader opened segment `msn` (the channel persists its numbering here). */
+  segmentOpened?(msn: number): void;
   segmentComplete?(rendition: LiveRendition, seg: LiveSegment): void;
   evicted?(rendition: LiveRendition, seg: LiveSegment): void;
 }
@@ -141,16 +143,33 @@ export class LiveTimeline {
       if (!c) continue;
       c.r.info = s.info;
       c.r.segments = s.segments.map((x) => ({ ...x, chunks: [], parts: [], complete: true, stored: true }));
+    }
+    // Segments the previous process opened but never completed: EXT-X-GAP placeholders of one
+    // segment target each, so numbering stays contiguous and no number gets other bytes.
+    for (const r of this.renditions) {
+      let last = r.segments.at(-1);
+      if (!last) continue;
+      for (let msn = last.msn + 1; msn < this.nextMsn; msn++) {
+        const d = Math.round(this.config.segmentTargetSec * last.timescale);
+        last = { msn, session: last.session, discontinuity: false, time: last.time + last.duration, duration: d, timescale: last.timescale, independent: true, chunks: [], parts: [], bytes: 0, complete: true, stored: true, gap: true };
+        r.segments.push(last);
+      }
+    }
+    for (const c of this.cutters.values()) {
       const last = c.r.segments.at(-1);
       if (last) c.endSec = segmentEndSec(last);
     }
     this.version++;
   }
 
-  /** Starts an encoder session; its media continues the channel clock. */
-  beginSession(): number {
+  /**
+   * Starts an encoder session; its media continues the channel clock. `no` is a session number
+   * the caller already persisted (default: the next one).
+   */
+  beginSession(no = this.session + 1): number {
     if (this.sessionOpen) this.endSession();
-    this.session += 1;
+    if (no <= this.session) throw new Error(`session ${no} is not after ${this.session}`);
+    this.session = no;
     this.sessionOpen = true;
     this.ended = false;
     this.boundaries = [];
@@ -235,6 +254,7 @@ export class LiveTimeline {
       const b = { msn: this.nextMsn++, timeSec: item.t / ts };
       this.boundaries.push(b);
       this.openSegment(c, b.msn, item.t, item.independent);
+      this.events.segmentOpened?.(b.msn);
     }
     this.append(c, item);
     c.endSec = (item.t + item.d) / ts;

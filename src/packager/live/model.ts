@@ -43,6 +43,8 @@ export interface LiveSegment {
   data?: Buffer;
   /** Loaded from persisted state after a restart: bytes are in the object store, not here. */
   stored?: boolean;
+  /** No media: it was in production when the previous process stopped (EXT-X-GAP). */
+  gap?: boolean;
 }
 
 export interface LiveRendition {

@@ -74,10 +74,12 @@ export function lastPosition(tl: LiveTimeline, r: LiveRendition): { msn: number;
   const last = r.segments.at(-1);
   if (!last) return undefined;
   const parts = tl.completeParts(r, last);
-  if (last.complete) return { msn: last.msn, part: last.parts.length - 1 };
+  // Segments restored from storage (or gaps) have no parts: no LAST-PART then.
+  const lastPart = (s: LiveSegment): number | undefined => (s.parts.length ? s.parts.length - 1 : undefined);
+  if (last.complete) return { msn: last.msn, part: lastPart(last) };
   if (parts > 0) return { msn: last.msn, part: parts - 1 };
   const prev = r.segments.at(-2);
-  return prev ? { msn: prev.msn, part: prev.parts.length - 1 } : undefined;
+  return prev ? { msn: prev.msn, part: lastPart(prev) } : undefined;
 }
 
 function partsOf(tl: LiveTimeline, r: LiveRendition, seg: LiveSegment, uris?: UriOptions): HlsPart[] {
@@ -112,7 +114,7 @@ export function liveMediaModel(tl: LiveTimeline, renditionId: string, opts: Live
     };
   };
   complete.slice(skipped).forEach((s, i) => {
-    segments.push({ ...header(s, i === 0), duration: segmentSeconds(s), uri: withQuery(livePaths.segment(s.msn), opts.uris) });
+    segments.push({ ...header(s, i === 0), duration: segmentSeconds(s), uri: withQuery(livePaths.segment(s.msn), opts.uris), gap: s.gap });
   });
   const openSegment = open && opts.lowLatency ? { ...header(open, segments.length === 0), parts: partsOf(tl, r, open, opts.uris) } : undefined;
   let preloadHint: { uri: string } | undefined;
@@ -171,7 +173,7 @@ export function liveMpdModel(tl: LiveTimeline, opts: LiveMpdOptions): Mpd | unde
   for (const session of tl.sessions) {
     const sets: AdaptationSet[] = [];
     for (const kind of ['video', 'audio'] as const) {
-      const reps = ready.filter((r) => r.kind === kind && r.inits.has(session.no) && r.segments.some((s) => s.session === session.no && s.complete));
+      const reps = ready.filter((r) => r.kind === kind && r.segments.some((s) => s.session === session.no && s.complete && !s.gap));
       if (reps.length === 0) continue;
       const set: AdaptationSet = {
         id: sets.length,
@@ -180,7 +182,8 @@ export function liveMpdModel(tl: LiveTimeline, opts: LiveMpdOptions): Mpd | unde
         segmentAlignment: true,
         startWithSAP: 1,
         representations: reps.map((r) => {
-          const segs = r.segments.filter((s) => s.session === session.no && s.complete);
+          // Gap placeholders have no media: the SegmentTimeline simply has a hole there.
+          const segs = r.segments.filter((s) => s.session === session.no && s.complete && !s.gap);
           const ts = segs[0].timescale;
           let expected: number | undefined;
           const timeline = segs.map((s) => {

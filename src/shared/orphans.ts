@@ -1,0 +1,25 @@
+/**
+ * Finds processes left by an earlier run of this server (Linux /proc), so a restart can
+ * kill them instead of fighting them for a port. Elsewhere it finds nothing.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+
+export async function findProcesses(match: (argv: string[]) => boolean): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const argv = (await readFile(`/proc/${e}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+      if (argv.length && match(argv)) found.push(Number(e));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
