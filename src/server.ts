@@ -104,6 +104,10 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
   });
   metrics.gauge('cascade_child_processes', () => supervisor.running);
+  metrics.gauge('cascade_live_channels', () => channels.list().length);
+  metrics.gauge('cascade_live_channels_live', () => channels.list().filter((c) => c.session?.began).length);
+  // LL-HLS blocking reloads, held parts and segments in production waiting for media.
+  metrics.gauge('cascade_live_held_requests', () => channels.list().reduce((n, c) => n + c.waiting, 0));
   await ingest.start();
   await channels.start();
   // The origin can serve without ffmpeg, but every job would fail: say so at start.
