@@ -243,6 +243,8 @@ export class ChannelService {
     await this.rtmp?.close();
     for (const c of this.channels.values()) {
       c.srtListener?.child.kill('SIGKILL');
+      // Late output of a stopping encoder is dropped, not pushed into a closed session.
+      if (c.session) c.session.stopped = true;
       c.session?.stop('server shutting down');
       c.timeline.endSession();
       await this.saveState(c).catch(() => undefined);
