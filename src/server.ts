@@ -82,6 +82,8 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     store,
     supervisor,
     logger.child({ component: 'live' }),
+    Date.now,
+    catalog,
   );
   const { app, metrics } = buildApp({
     channels,

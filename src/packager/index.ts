@@ -9,6 +9,7 @@ export { playbackPaths, withQuery, type UriOptions } from './paths.js';
 export { renderVodMultivariant, renderVodMediaPlaylist, vodMultivariantModel, vodMediaModel } from './hls/render-vod.js';
 export { renderVodMpd, vodMpdModel } from './dash/render-vod.js';
 export { CmafStreamReader, type CmafUnit } from './live/cmaf-stream.js';
+export { shiftSegmentDecodeTimes } from './live/tfdt.js';
 export { LiveTimeline, type LiveTimelineConfig, type LiveTimelineEvents, type RenditionSpec } from './live/live-timeline.js';
 export { partData, segmentData, type LiveRendition, type LiveSegment, type LivePart } from './live/model.js';
 export { livePaths, parseLiveObject, type LiveObject } from './live/paths.js';

@@ -289,8 +289,26 @@ describe('publisher gone and channel stop', () => {
     expect(mpd).toMatch(/mediaPresentationDuration=/);
   });
 
-  it('DELETE removes the channel', async () => {
+  it('the stopped channel\'s window is kept as a VOD title that plays', async () => {
+    const ch = await waitChannel(base, CH, (c) => c.archive?.status !== 'running', 60_000);
+    expect(ch.archive).toMatchObject({ status: 'done', titleId: CH });
+    const title = (await api(base, 'GET', `/api/v1/titles/${CH}`)).json;
+    expect(title.status).toBe('ready');
+    expect(title.durationSec).toBeGreaterThan(10);
+    expect(title.renditions.map((r: any) => r.id).sort()).toEqual(['audio', 'v240', 'v360']);
+    const master = await timedGet(new URL(ch.archive.playback.hls, base).toString());
+    const variant = parseM3u8Strict(master.text).playlists[0].uri;
+    const media = parseM3u8Strict(await (await fetch(new URL(variant, new URL(ch.archive.playback.hls, base)))).text());
+    expect(media.endList).toBe(true);
+    expect(media.segments[0].timeline).toBe(0);
+    const total = media.segments.reduce((n: number, s: any) => n + s.duration, 0);
+    expect(Math.abs(total - title.durationSec)).toBeLessThan(1);
+    // Deleting the channel keeps the title.
     expect((await api(base, 'DELETE', `/api/v1/channels/${CH}`)).status).toBe(204);
+    expect((await api(base, 'GET', `/api/v1/titles/${CH}`)).json.status).toBe('ready');
+  });
+
+  it('DELETE removed the channel', async () => {
     expect((await api(base, 'GET', `/api/v1/channels/${CH}`)).status).toBe(404);
     expect((await timedGet(playlist('v360'))).status).toBe(404);
   });

@@ -98,3 +98,29 @@ describe('token checks (pure)', () => {
     expect(checkToken([K1], '/vod/a/v1/master.m3u8', tok, 2_000_000_000)).toMatchObject({ ok: false, code: 'TOKEN_EXPIRED' });
   });
 });
+
+describe('signed playback of live channels', () => {
+  it('channel playback URLs are signed for /live/{id}/; playlists carry the token; other tokens are refused', async () => {
+    const { createChannel, publish, waitChannel } = await import('../helpers/live.js');
+    const { stopChild } = await import('../helpers/processes.js');
+    const ch = await createChannel(t.url, 'sig', { ladder: 'passthrough', lowLatency: true });
+    const token = new URL(ch.playback.hls, t.url).searchParams.get('token')!;
+    expect(ch.playback.hls).toBe(`/live/sig/master.m3u8?token=${token}`);
+    expect(checkToken([K2, K1], '/live/sig/master.m3u8', token, Math.floor(Date.now() / 1000)).ok).toBe(true);
+    const pub = publish(ch.ingest.rtmp, { seconds: 30 });
+    try {
+      await waitChannel(t.url, 'sig', (c) => c.state === 'live');
+      // Without a token, or with a title's token, a live URL is refused.
+      expect((await code('/live/sig/master.m3u8'))[1]).toBe('TOKEN_REQUIRED');
+      expect((await code(`/live/sig/master.m3u8?${new URL(a.playback.hls, t.url).searchParams}`))[1]).toBe('TOKEN_INVALID');
+      const mv = await (await fetch(new URL(ch.playback.hls, t.url))).text();
+      for (const p of parseM3u8Strict(mv).playlists) expect(p.uri).toMatch(new RegExp(`\\?token=${token}$`));
+      const media = await (await fetch(new URL(`/live/sig/source/media.m3u8?token=${token}`, t.url))).text();
+      for (const uri of [...media.matchAll(/URI="([^"]+)"/g)].map((m) => m[1])) expect(uri).toContain(`token=${token}`);
+      const issued = await api(t.url, 'POST', '/api/v1/channels/sig/playback-token', JSON.stringify({ ttlSec: 120 }), { 'content-type': 'application/json' });
+      expect(issued.json.hls).toMatch(/^\/live\/sig\/master\.m3u8\?token=/);
+    } finally {
+      await stopChild(pub.child, 'SIGKILL');
+    }
+  });
+});

@@ -22,6 +22,8 @@ import { AUDIO_RENDITION_ID, liveLadder, type LiveLadder } from './live-ladder.j
 import { liveEncoderArgs, type LiveInput, type LiveOutput } from './live-args.js';
 import { describeAudioTag, describeVideoTag, flvHeader, flvTag } from './flv.js';
 import { decodeAmf0, type Amf0Object } from './amf0.js';
+import type { Catalog } from '../../catalog/catalog.js';
+import { archiveWindow } from './dvr-archive.js';
 import { RtmpServer, type PublishControl, type PublishDecision, type PublishRequest } from './rtmp-server.js';
 
 export interface LiveServiceConfig {
@@ -60,6 +62,16 @@ export interface ChannelView {
   playback: { hls: string; dash: string };
   input?: ChannelInput & { bitrateKbps: number; frameRate: number };
   lastError?: { code: string; message: string; at: string };
+  /** The DVR window kept as a VOD title when the channel was stopped. */
+  archive?: ChannelArchive;
+}
+
+export interface ChannelArchive {
+  status: 'running' | 'done' | 'failed' | 'empty';
+  titleId: string;
+  version?: string;
+  playback?: { hls: string; dash: string };
+  error?: string;
 }
 
 export interface ChannelOptions {
@@ -103,6 +115,8 @@ export class Channel {
   srtStarting = false;
   srtListener?: { child: ChildProcess; session: Session };
   lastError?: { code: string; message: string; at: string };
+  archive?: ChannelArchive;
+  archiving?: Promise<void>;
   /** Wall time of the last visible change (Last-Modified of live playlists). */
   lastChangedAt = Date.now();
   private waiters = new Set<Waiter>();
@@ -192,6 +206,8 @@ export class ChannelService {
     private readonly supervisor: Supervisor,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Where a stopped channel's window is published as a VOD title (none: not kept). */
+    private readonly catalog?: Catalog,
   ) {
     this.persist = new ChannelStore(store);
   }
@@ -324,6 +340,7 @@ export class ChannelService {
   /** Ends the presentation: the publisher is dropped, playlists get EXT-X-ENDLIST, the MPD turns static. */
   async stop(id: string): Promise<Channel> {
     const c = this.require(id);
+    if (c.def.stopped) return c;
     c.def = { ...c.def, stopped: true };
     await this.persist.writeDefinition(c.def);
     c.srtListener?.child.kill('SIGKILL');
@@ -332,13 +349,39 @@ export class ChannelService {
     c.timeline.end();
     await this.saveState(c);
     this.log.info({ channel: id }, 'channel stopped');
+    this.startArchive(c);
     return c;
+  }
+
+  /** Publishes the window of a stopped channel as a VOD title, in the background. */
+  private startArchive(c: Channel): void {
+    if (!this.catalog) return;
+    const catalog = this.catalog;
+    c.archive = { status: 'running', titleId: c.id };
+    const source = {
+      init: (ch: Channel, rid: string, session: number) => this.storedInit(ch, ch.timeline.rendition(rid)!, session),
+      segment: (ch: Channel, rid: string, seg: LiveSegment) => this.store.getBuffer(channelKeys.segment(ch.id, rid, seg.msn)),
+    };
+    c.archiving = archiveWindow(c, catalog, source, new Date(this.now())).then(
+      (t) => {
+        c.archive = t
+          ? { status: 'done', titleId: t.titleId, version: t.version, playback: { hls: `/vod/${t.titleId}/${t.version}/master.m3u8`, dash: `/vod/${t.titleId}/${t.version}/manifest.mpd` } }
+          : { status: 'empty', titleId: c.id };
+        this.log.info({ channel: c.id, version: t?.version }, 'channel window kept as a VOD title');
+      },
+      (err) => {
+        c.archive = { status: 'failed', titleId: c.id, error: (err as Error).message };
+        this.log.error({ channel: c.id, err }, 'channel window could not be kept as a VOD title');
+      },
+    );
   }
 
   /** Stops the channel and removes it with its media. */
   async remove(id: string): Promise<void> {
     const c = this.require(id);
     await this.stop(id);
+    // The window is read by the archive: remove the media only once it is published.
+    await c.archiving;
     c.markRemoved();
     this.channels.delete(id);
     await this.persist.remove(id);
@@ -387,6 +430,7 @@ export class ChannelService {
       playback,
       input,
       lastError: c.lastError,
+      archive: c.archive,
     };
   }
 

@@ -8,7 +8,7 @@ import { cacheControl } from '../cache-policy.js';
 import { playbackUrls } from './playback.js';
 import { livePlaybackUrls } from './live.js';
 import type { Channel, ChannelOptions, ChannelService, ChannelView } from '../../ingest/live/channel-service.js';
-import { signToken, titlePrefix, type SigningKey } from '../signed-urls.js';
+import { channelPrefix, signToken, titlePrefix, type SigningKey } from '../signed-urls.js';
 
 export interface ApiDeps {
   catalog: Catalog;
@@ -19,13 +19,27 @@ export interface ApiDeps {
   now: () => Date;
 }
 
-/** Playback URLs of a title version, signed (for `ttlSec`) when signed playback is on or asked for. */
-function playbackFor(deps: ApiDeps, id: string, version: string, sign: boolean, ttlSec = deps.signing.ttlSec): { hls: string; dash: string; token?: string; expiresAt?: string } {
-  const urls = playbackUrls(id, version);
-  if (!sign) return urls;
+type SignedPlayback = { hls: string; dash: string; token?: string; expiresAt?: string };
+
+/** Signs a pair of playback URLs under `prefix` (a title's or a channel's) for `ttlSec`. */
+function sign(deps: ApiDeps, urls: { hls: string; dash: string }, prefix: string, ttlSec: number): SignedPlayback {
   const exp = Math.floor(deps.now().getTime() / 1000) + ttlSec;
-  const token = signToken(deps.signing.keys, titlePrefix(id), exp);
+  const token = signToken(deps.signing.keys, prefix, exp);
   return { hls: `${urls.hls}?token=${token}`, dash: `${urls.dash}?token=${token}`, token, expiresAt: new Date(exp * 1000).toISOString() };
+}
+
+/** Playback URLs of a title version, signed (for `ttlSec`) when signed playback is on or asked for. */
+function playbackFor(deps: ApiDeps, id: string, version: string, signed: boolean, ttlSec = deps.signing.ttlSec): SignedPlayback {
+  const urls = playbackUrls(id, version);
+  return signed ? sign(deps, urls, titlePrefix(id), ttlSec) : urls;
+}
+
+/** The lifetime asked for a playback token (60 s – 30 days). */
+function tokenTtl(deps: ApiDeps, body: { ttlSec?: number } | undefined): number {
+  if (deps.signing.keys.length === 0) throw createError('SIGNING_NOT_CONFIGURED', 'set CASCADE_SIGNING_KEYS to issue playback tokens');
+  const ttl = body?.ttlSec ?? deps.signing.ttlSec;
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 24 * 3600) throw createError('INVALID_REQUEST', 'ttlSec must be an integer from 60 to 2592000');
+  return ttl;
 }
 
 export interface TitleView {
@@ -120,9 +134,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // A signed playback URL pair for one viewer (any lifetime from 60 s to 30 days).
     api.post<{ Params: { id: string }; Body: { ttlSec?: number } | undefined }>('/api/v1/titles/:id/playback-token', async (req) => {
       validateId(req.params.id, 'title id');
-      if (deps.signing.keys.length === 0) throw createError('SIGNING_NOT_CONFIGURED', 'set CASCADE_SIGNING_KEYS to issue playback tokens');
-      const ttl = req.body?.ttlSec ?? deps.signing.ttlSec;
-      if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 24 * 3600) throw createError('INVALID_REQUEST', 'ttlSec must be an integer from 60 to 2592000');
+      const ttl = tokenTtl(deps, req.body);
       const current = await deps.catalog.current(req.params.id);
       if (!current) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
       return playbackFor(deps, req.params.id, current.version, true, ttl);
@@ -150,7 +162,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // the presentation but keeps the channel and its window.
     const channels = deps.channels;
     if (channels) {
-      const view = (c: Channel): ChannelView => channels.view(c, livePlaybackUrls(c.id));
+      // With signed playback on, a channel's playback URLs carry a token for its /live/{id}/ prefix.
+      const view = (c: Channel): ChannelView =>
+        channels.view(c, deps.signing.required ? sign(deps, livePlaybackUrls(c.id), channelPrefix(c.id), deps.signing.ttlSec) : livePlaybackUrls(c.id));
+      api.post<{ Params: { id: string }; Body: { ttlSec?: number } | undefined }>('/api/v1/channels/:id/playback-token', async (req) => {
+        const c = channels.require(req.params.id);
+        return sign(deps, livePlaybackUrls(c.id), channelPrefix(c.id), tokenTtl(deps, req.body));
+      });
       api.put<{ Params: { id: string }; Body: ChannelOptions | undefined }>('/api/v1/channels/:id', async (req, reply) => {
         const body = req.body ?? {};
         if (typeof body !== 'object' || Array.isArray(body)) throw createError('INVALID_REQUEST', 'the body must be a JSON object');

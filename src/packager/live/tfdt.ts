@@ -27,3 +27,8 @@ export function shiftDecodeTime(chunk: Buffer, moofOffset: number, moofSize: num
     }
   }
 }
+
+/** Shifts every moof of a run of CMAF chunks (a whole segment) by `delta` ticks. */
+export function shiftSegmentDecodeTimes(segment: Buffer, delta: number): void {
+  for (const box of readBoxes(segment)) if (box.type === 'moof') shiftDecodeTime(segment, box.start, box.size, delta);
+}
