@@ -1,11 +1,14 @@
 // Publish-to-render latency of a live channel in real players, one run:
 //   hls.js low-latency mode (LL-HLS), dash.js (LL-DASH by the MPD's ServiceDescription), and
 //   hls.js with low-latency mode off (plain HLS from the same playlists) as the reference.
-// The source is stamped by the wall clock: ffmpeg publishes with -re from a known start time, so
-// source time t leaves the publisher at T_pub + t. A player's playing position, as a channel-clock
-// UTC (hls.js playingDate, dash.js timeAsUTC), maps back to source time through the session's
-// Period start: latency = (now − position UTC) + (AST + Period@start − T_pub).
-// Prints p50/p95 per mode over SECONDS (default 60) and the ratio LL / plain.
+// The source is stamped by the wall clock: ffmpeg publishes in real time (-re), and the RTMP
+// server records when the publisher's timestamp 0 was sent (input.sourceClockMs, taken ~2 s in,
+// after the start-up burst), so source time t left the publisher at sourceClock + t. A player's
+// playing position, as a channel-clock UTC (hls.js playingDate, dash.js timeAsUTC), maps back to
+// source time through the session's Period start:
+//   latency = (now − position UTC) + (AST + Period@start − sourceClock).
+// Prints p50/p95 per mode over SECONDS (default 60) and the ratio LL / plain. BENCH_LADDER picks the
+// channel's ladder (default low: a transcode; passthrough repackages the publisher's H.264).
 // Usage: npm run build && node bench/live-latency.js [seconds]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,7 +35,8 @@ s.onload = () => {
     p.on(dashjs.MediaPlayer.events.ERROR, (e) => window.__s.errors.push(JSON.stringify(e.error)));
     setInterval(() => { if (!v.paused && v.currentTime > 0) window.__s.utc = p.timeAsUTC() * 1000; }, 200);
   } else {
-    const h = new Hls({ lowLatencyMode: mode === 'll-hls' }); h.loadSource(src); h.attachMedia(v);
+    // LL deployments let hls.js catch up after a stall (maxLiveSyncPlaybackRate), as its docs advise.
+    const h = new Hls(mode === 'll-hls' ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 } : { lowLatencyMode: false }); h.loadSource(src); h.attachMedia(v);
     h.on(Hls.Events.MANIFEST_PARSED, () => v.play());
     h.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.__s.errors.push(d.details); });
     setInterval(() => { const d = h.playingDate; if (d && !v.paused) window.__s.utc = d.getTime(); }, 200);
@@ -56,8 +60,7 @@ const page = createHttp((req, res) => {
 await new Promise((r) => page.once('listening', r));
 const pageOrigin = `http://127.0.0.1:${page.address().port}`;
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const ch = await (await fetch(`${url}/api/v1/channels/bench`, { method: 'PUT', headers: auth, body: JSON.stringify({ ladder: 'low', lowLatency: true }) })).json();
-const tPub = Date.now();
+const ch = await (await fetch(`${url}/api/v1/channels/bench`, { method: 'PUT', headers: auth, body: JSON.stringify({ ladder: process.env.BENCH_LADDER ?? 'low', lowLatency: true }) })).json();
 const pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000',
   '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', '-b:v', '800k', '-c:a', 'aac', '-f', 'flv', ch.ingest.rtmp], { stdio: 'ignore' });
 for (let i = 0; i < 100; i++) {
@@ -68,7 +71,12 @@ for (let i = 0; i < 100; i++) {
 const mpd = await (await fetch(`${url}/live/bench/manifest.mpd`)).text();
 const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)[1]);
 const periodStart = Number(/<Period id="s\d+" start="PT(?:(\d+)H)?(?:(\d+)M)?([\d.]+)S"/.exec(mpd).slice(1).reduce((acc, v, i) => acc + (Number(v ?? 0) * [3600, 60, 1][i]), 0));
-const pipelineMs = ast + periodStart * 1000 - tPub;
+let sourceClock;
+for (let i = 0; i < 50 && !sourceClock; i++) {
+  await new Promise((r) => setTimeout(r, 200));
+  sourceClock = (await (await fetch(`${url}/api/v1/channels/bench`, { headers: auth })).json()).input?.sourceClockMs;
+}
+const pipelineMs = ast + periodStart * 1000 - sourceClock;
 
 const browser = await chromium.launch({ executablePath: process.env.CASCADE_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required'] });
 const results = {};
@@ -90,7 +98,7 @@ try {
     results[mode] = { p50: pct(samples, 50), p95: pct(samples, 95), n: samples.length, errors: errors.length };
     console.log(`${mode.padEnd(10)} publish-to-render p50 ${results[mode].p50.toFixed(2)} s  p95 ${results[mode].p95.toFixed(2)} s  (${samples.length} samples, ${errors.length} player errors)`);
   }
-  console.log(`pipeline offset (packager clock vs publisher start): ${(pipelineMs / 1000).toFixed(2)} s, included above`);
+  console.log(`pipeline offset (channel clock vs the publisher's clock): ${(pipelineMs / 1000).toFixed(2)} s, included above`);
   console.log(`ratio LL-HLS / plain HLS p50: ${(results['ll-hls'].p50 / results['plain-hls'].p50).toFixed(2)}   dash.js / plain HLS: ${(results.dash.p50 / results['plain-hls'].p50).toFixed(2)}`);
 } finally {
   await browser.close();

@@ -46,7 +46,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'srtPorts', env: 'CASCADE_SRT_PORTS', default: '9000-9099', description: 'UDP port range for SRT ingest: one port per channel (each with its own passphrase).' },
   { key: 'publicHost', env: 'CASCADE_PUBLIC_HOST', default: '(host, or 127.0.0.1 for 0.0.0.0)', description: 'Host name written into the RTMP/SRT ingest URLs that channels report.' },
   { key: 'liveSegmentSec', env: 'CASCADE_LIVE_SEGMENT_SEC', default: '2', description: 'Live segment target (s): EXT-X-TARGETDURATION and the keyframe grid of transcoded ladders.' },
-  { key: 'livePartSec', env: 'CASCADE_LIVE_PART_SEC', default: '0.5', description: 'LL-HLS PART-TARGET (s); parts group whole CMAF chunks up to it.' },
+  { key: 'livePartSec', env: 'CASCADE_LIVE_PART_SEC', default: '0.334', description: 'Live part duration (s): parts are cut on this grid from each segment start; PART-TARGET is it plus one AAC frame (0.358). 0.2 lowers LL-HLS latency further at more requests.' },
   { key: 'liveDvrWindowSec', env: 'CASCADE_LIVE_DVR_SEC', default: '120', description: 'Default DVR window of a channel (s).' },
   { key: 'liveLatencyTargetMs', env: 'CASCADE_LIVE_LATENCY_MS', default: '3000', description: 'LL-DASH ServiceDescription Latency@target (ms).' },
   { key: 'srtLatencyMs', env: 'CASCADE_SRT_LATENCY_MS', default: '200', description: 'SRT receiver latency (ms).' },

@@ -225,7 +225,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const srtM = /^(\d{1,5})-(\d{1,5})$/.exec(srtRaw);
   if (!srtM || Number(srtM[1]) < 1 || Number(srtM[2]) > 65535 || Number(srtM[1]) > Number(srtM[2])) throw new ConfigError('srtPorts', `must be a port range like 9000-9099, got ${JSON.stringify(srtRaw)}`);
   const segmentSec = num('liveSegmentSec', pick('liveSegmentSec') ?? 2, 1, 10);
-  const partSec = num('livePartSec', pick('livePartSec') ?? 0.5, 0.1, segmentSec / 2);
+  const partSec = num('livePartSec', pick('livePartSec') ?? 0.334, 0.1, segmentSec / 2);
   const live: Config['live'] = {
     rtmpPort: int('rtmpPort', pick('rtmpPort') ?? 1935, 0, 65535),
     ingestHost: String(pick('ingestHost') ?? host),

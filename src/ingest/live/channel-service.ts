@@ -46,6 +46,11 @@ export interface ChannelInput {
   since: string;
   videoCodec?: string;
   audioCodec?: string;
+  /**
+   * RTMP: wall time (ms) at which the publisher's timestamp 0 was sent, taken from a tag ~2 s in
+   * (after any start-up burst). Lets tools measure publish-to-render latency.
+   */
+  sourceClockMs?: number;
 }
 
 export interface ChannelView {
@@ -582,6 +587,7 @@ export class ChannelService {
     let metaHasAudio: boolean | undefined;
     let firstVideoTs: number | undefined;
     let firstTs: number | undefined;
+    let tagCount = 0;
     let audio: { codec: string; aac: boolean } | undefined;
     let stdin: Writable | undefined;
     let ended = false;
@@ -620,6 +626,7 @@ export class ChannelService {
       tag: (type, ts, payload) => {
         if (ended) return;
         session.samples.push([this.now(), payload.length + 11, type === 9 ? 1 : 0]);
+        if (++tagCount === 150) session.input.sourceClockMs = this.now() - ts;
         if (session.samples.length > 2000) session.samples.splice(0, 1000);
         if (stdin) {
           if (stdin.writableLength > MAX_STDIN_BACKLOG) {

@@ -39,7 +39,9 @@ export function liveEncoderArgs(ladder: LiveLadder, input: LiveInput, segmentSec
     // The FLV header, metadata and both sequence headers come first (the RTMP sink holds media
     // until it has seen them), so no probing is needed. Probing delays the packets it reads, and
     // ffmpeg never catches up on the audio: 1.5 s of analyzeduration kept audio 1.5 s late.
-    args.push('-fflags', '+nobuffer', '-probesize', '64k', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0');
+    // No `-fflags nobuffer`: with stream copy it made ffmpeg drop the video up to the second
+    // keyframe (2 s late, and out of sync with the audio).
+    args.push('-probesize', '64k', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0');
   } else {
     args.push('-fflags', '+nobuffer', '-probesize', '256k', '-analyzeduration', '500000', '-f', 'mpegts', '-i', srtListenerUrl(input));
   }

@@ -60,6 +60,8 @@ interface Cutter {
 }
 
 const EPS = 1e-6;
+/** One AAC frame at 44.1 kHz (1024 / 44100 s, rounded up): the most an audio part can exceed the video grid. */
+const PART_SLACK_SEC = 0.024;
 
 export class LiveTimeline {
   readonly renditions: LiveRendition[];
@@ -102,11 +104,11 @@ export class LiveTimeline {
    * PART-TARGET as declared (§4.4.3.7). Video parts are cut at the configured part duration;
    * audio parts follow the video part grid, so one audio part may hold one more frame than
    * fits the nominal duration (24 × 21.3 ms AAC frames = 0.512 s against 0.5 s). The declared
-   * target leaves 30 ms for that, so every part is ≤ PART-TARGET (§4.4.4.9 MUST) and the
-   * video parts stay above 85 % of it.
+   * target leaves one AAC frame for that, so every part is ≤ PART-TARGET (§4.4.4.9 MUST) and
+   * the parts stay above 85 % of it.
    */
   get partTarget(): number {
-    return Math.round((this.config.partTargetSec + 0.03) * 1000) / 1000;
+    return Math.round((this.config.partTargetSec + PART_SLACK_SEC) * 1000) / 1000;
   }
 
   /** EXT-X-TARGETDURATION: fixed for the life of the channel (§6.2.1: it MUST NOT change). */
@@ -248,7 +250,10 @@ export class LiveTimeline {
     const openSec = open ? open.duration / ts : 0;
     // Rounded EXTINF must stay ≤ TARGETDURATION (§4.4.3.1): cut before reaching TD + 0.5.
     const hardLimit = this.targetDuration + 0.5 - EPS;
-    const cut = !open || (item.independent && openSec + EPS >= this.config.segmentTargetSec) || openSec + item.d / ts > hardLimit;
+    // A keyframe within half a frame of the target starts the next segment: publishers' keyframe
+    // grids drift by a millisecond against ms timestamps (FLV), and waiting for the next one would
+    // double the segment.
+    const cut = !open || (item.independent && openSec + item.d / ts / 2 >= this.config.segmentTargetSec) || openSec + item.d / ts > hardLimit;
     if (cut) {
       this.closeSegment(c);
       const b = { msn: this.nextMsn++, timeSec: item.t / ts };
