@@ -82,7 +82,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     store,
     supervisor,
     logger.child({ component: 'live' }),
-    Date.now,
+    undefined,
     catalog,
   );
   const { app, metrics } = buildApp({

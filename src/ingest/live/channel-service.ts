@@ -210,7 +210,8 @@ export class ChannelService {
     private readonly store: ObjectStore,
     private readonly supervisor: Supervisor,
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    /** Wall clock in ms, sub-millisecond (part arrival stamps; the wake-up bench reads them). */
+    private readonly now: () => number = () => performance.timeOrigin + performance.now(),
     /** Where a stopped channel's window is published as a VOD title (none: not kept). */
     private readonly catalog?: Catalog,
   ) {

@@ -64,7 +64,9 @@ function directive(name: string, v: unknown): number | undefined {
 }
 
 export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): void {
-  const rendered = new LruCache<string, string | Buffer>({ maxEntries: 2048, maxSize: 32 * 1024 * 1024, sizeOf: (s) => s.length });
+  /** One render per playlist state, shared by every waiter it wakes: text, its ETag, its compressed forms. */
+  interface Rendered { text: string; etag: string; coded: Map<string, Buffer | string> }
+  const rendered = new LruCache<string, Rendered>({ maxEntries: 2048, maxSize: 32 * 1024 * 1024, sizeOf: (r) => r.text.length * 2 });
 
   const channelOf = (id: string): Channel => {
     const c = isValidId(id) ? deps.channels.get(id) : undefined;
@@ -96,18 +98,19 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
     const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
     const token = deps.tokenOf(req);
     const ck = `${c.id}|${c.timeline.session}|${c.timeline.version}|${key}|${token ?? ''}`;
-    let text = rendered.get(`${ck}|identity`) as string | undefined;
-    if (text === undefined) {
-      text = render();
+    let r = rendered.get(ck);
+    if (r === undefined) {
+      const text = render();
       if (text === undefined) return undefined;
-      rendered.set(`${ck}|identity`, text);
+      r = { text, etag: createHash('sha1').update(text).digest('base64url').slice(0, 16), coded: new Map() };
+      rendered.set(ck, r);
     }
-    let body: string | Buffer = text;
+    let body: string | Buffer = r.text;
     if (coding !== 'identity') {
-      body = rendered.get(`${ck}|${coding}`) ?? encode(text, coding);
-      rendered.set(`${ck}|${coding}`, body);
+      body = r.coded.get(coding) ?? encode(r.text, coding);
+      r.coded.set(coding, body);
     }
-    const etag = `"${createHash('sha1').update(text).digest('base64url').slice(0, 16)}${coding === 'identity' ? '' : `-${coding}`}"`;
+    const etag = `"${r.etag}${coding === 'identity' ? '' : `-${coding}`}"`;
     reply.header('Cache-Control', cacheControl(kind, ctx(c))).header('ETag', etag).header('Last-Modified', new Date(c.lastChangedAt).toUTCString()).header('Vary', 'Accept-Encoding');
     if (coding !== 'identity') reply.header('Content-Encoding', coding);
     if (notModified(req.headers, etag, new Date(c.lastChangedAt))) return reply.code(304).send();

@@ -83,6 +83,8 @@ export class LiveTimeline {
   private sessionBaseSec?: number;
   private anchorSec = 0;
   private sessionOpen = false;
+  /** Arrival time of the unit being pushed (stamps parts as they complete). */
+  private nowMs = 0;
 
   constructor(
     readonly config: LiveTimelineConfig,
@@ -192,6 +194,7 @@ export class LiveTimeline {
     const c = this.cutters.get(renditionId);
     if (!c) throw new Error(`unknown rendition ${renditionId}`);
     if (!this.sessionOpen) throw new Error('no open session');
+    this.nowMs = nowMs;
     if (unit.kind === 'header') {
       const info = parseInitSegment(unit.data);
       if (info.kind !== c.r.kind) throw new Error(`rendition ${c.r.id} expects ${c.r.kind} but the encoder sent ${info.kind}`);
@@ -329,6 +332,7 @@ export class LiveTimeline {
     }
     let part = seg.parts.at(-1);
     if (fresh || !part) {
+      if (part) part.readyAt ??= this.nowMs;
       c.openPartTicks = 0;
       part = { duration: 0, independent: item.independent, firstChunk: seg.chunks.length, chunkCount: 0, bytes: 0 };
       seg.parts.push(part);
@@ -350,7 +354,10 @@ export class LiveTimeline {
       const endSec = (item.t + item.d) / ts;
       const k = seg.parts.length;
       const gridPoint = seg.time / ts + k * this.config.partTargetSec;
-      if (endSec + item.d / ts / 2 >= gridPoint || (c.openPartTicks + item.d) / ts > this.partTarget + EPS) c.openPartTicks = 0;
+      if (endSec + item.d / ts / 2 >= gridPoint || (c.openPartTicks + item.d) / ts > this.partTarget + EPS) {
+        c.openPartTicks = 0;
+        part.readyAt = this.nowMs;
+      }
     }
   }
 
@@ -372,6 +379,8 @@ export class LiveTimeline {
     if (!seg) return;
     c.open = undefined;
     c.openPartTicks = 0;
+    const last = seg.parts.at(-1);
+    if (last) last.readyAt ??= this.nowMs;
     seg.complete = true;
     this.events.segmentComplete?.(c.r, seg);
     if (c === this.leader) this.evict();

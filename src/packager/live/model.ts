@@ -20,6 +20,8 @@ export interface LivePart {
   bytes: number;
   /** Concatenated bytes, made on first request. */
   data?: Buffer;
+  /** Arrival time (ms) of the media that completed the part: when it became available. */
+  readyAt?: number;
 }
 
 export interface LiveSegment {
