@@ -72,9 +72,10 @@
     if (refreshing) return;
     refreshing = true;
     try {
-      const [{ titles }, { jobs }] = await Promise.all([api('GET', '/api/v1/titles'), api('GET', '/api/v1/jobs')]);
+      const [{ titles }, { jobs }, { channels }] = await Promise.all([api('GET', '/api/v1/titles'), api('GET', '/api/v1/jobs'), api('GET', '/api/v1/channels')]);
       renderTitles(titles);
       renderJobs(jobs);
+      renderChannels(channels);
     } catch (e) {
       if (e.status === 401) location.reload();
     } finally {
@@ -126,6 +127,66 @@
         ),
     );
   }
+
+  // --- live channels: create (shows the ingest URLs to copy), state and input, play, stop, delete
+  function renderChannels(channels) {
+    const body = $('channels').tBodies[0];
+    body.replaceChildren(
+      ...channels.map((c) =>
+        el(
+          'tr',
+          { 'data-channel': c.id },
+          el('td', {}, c.id, c.lowLatency ? ' (LL)' : ''),
+          el('td', { className: `status-${c.state}` }, c.state),
+          el('td', {}, c.ladder),
+          el('td', {}, c.input ? `${c.input.protocol} ${c.input.bitrateKbps} kb/s, ${c.input.frameRate} fps` : '–'),
+          el('td', { className: 'error' }, c.lastError ? `${c.lastError.code}: ${c.lastError.message}` : ''),
+          el(
+            'td',
+            {},
+            el('button', { onclick: () => play({ id: c.id, live: true, playback: c.playback, renditions: [] }) }, 'Play'),
+            ' ',
+            el('button', { className: 'secondary', onclick: () => showIngest(c) }, 'Ingest'),
+            ' ',
+            c.state !== 'stopped' ? el('button', { className: 'secondary', onclick: () => channelAction('POST', c.id, '/stop') }, 'Stop') : '',
+            ' ',
+            el('button', { className: 'secondary', onclick: () => confirm(`Delete channel ${c.id}?`) && channelAction('DELETE', c.id, '') }, 'Delete'),
+          ),
+        ),
+      ),
+    );
+  }
+  function showIngest(c) {
+    $('ingest').hidden = false;
+    $('in-id').textContent = c.id;
+    $('in-rtmp').textContent = c.ingest.rtmp;
+    $('in-server').textContent = c.ingest.rtmpServer;
+    $('in-key').textContent = c.ingest.streamKey;
+    $('in-srt').textContent = c.ingest.srt;
+  }
+  for (const b of document.querySelectorAll('button.copy')) {
+    b.addEventListener('click', () => void navigator.clipboard?.writeText($(b.dataset.copy).textContent).catch(() => undefined));
+  }
+  async function channelAction(method, id, suffix) {
+    await api(method, `/api/v1/channels/${encodeURIComponent(id)}${suffix}`).catch((e) => alert(e.message));
+    if (current?.id === id && current.live) stopPlayer();
+    refresh();
+  }
+  $('live-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('lv-error').textContent = '';
+    try {
+      const c = await api('PUT', `/api/v1/channels/${encodeURIComponent($('lv-id').value.trim())}`, {
+        ladder: $('lv-ladder').value,
+        lowLatency: $('lv-ll').checked,
+        dvrWindowSec: Number($('lv-dvr').value),
+      });
+      showIngest(c);
+      refresh();
+    } catch (e) {
+      $('lv-error').textContent = `${e.code ?? e.status}: ${e.message}`;
+    }
+  });
 
   async function remove(id) {
     if (!confirm(`Delete title ${id} and all its media?`)) return;
@@ -194,6 +255,12 @@
     $('pl-title').textContent = t.id;
     const picker = $('pl-rendition');
     const videos = t.renditions.filter((r) => r.kind === 'video').sort((a, b) => a.bandwidth - b.bandwidth);
+    // A live channel's renditions come from its multivariant playlist (lowest bandwidth first, as hls.js orders them).
+    if (t.live) {
+      const mv = await (await fetch(t.playback.hls)).text();
+      for (const m of mv.matchAll(/BANDWIDTH=(\d+)[^\n]*\n([^\n]+)\/media\.m3u8/g)) videos.push({ id: m[2], bandwidth: Number(m[1]) });
+      videos.sort((a, b) => a.bandwidth - b.bandwidth);
+    }
     picker.replaceChildren(el('option', { value: 'auto' }, 'auto'), ...videos.map((r, i) => el('option', { value: String(i) }, `${r.id} (${Math.round(r.bandwidth / 1000)} kb/s)`)));
     await load();
   }
@@ -208,7 +275,7 @@
     const pick = $('pl-rendition').value;
     $('pl-state').textContent = 'loading';
     if (format === 'hls' && window.Hls?.isSupported()) {
-      const hls = new Hls();
+      const hls = new Hls({ lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 });
       hls.on(Hls.Events.MANIFEST_PARSED, () => {
         if (pick !== 'auto') hls.currentLevel = Number(pick);
         video.play().catch(() => undefined);
@@ -231,5 +298,14 @@
   }
   $('pl-format').addEventListener('change', load);
   $('pl-rendition').addEventListener('change', load);
-  $('video').addEventListener('timeupdate', () => ($('pl-state').textContent = `playing ${$('video').currentTime.toFixed(1)} s`));
+  // Playing position, and for live the latency the player measures (hls.js: behind the live edge by
+  // program date-time; dash.js: behind the MPD's wall clock).
+  $('video').addEventListener('timeupdate', () => {
+    let latency = '';
+    if (current?.live && player) {
+      const l = typeof player.latency === 'number' ? player.latency : player.getCurrentLiveLatency?.();
+      if (l > 0) latency = `, latency ${l.toFixed(2)} s`;
+    }
+    $('pl-state').textContent = `playing ${$('video').currentTime.toFixed(1)} s${latency}`;
+  });
 })();

@@ -81,3 +81,41 @@ it('signs in from the URL fragment, uploads a master, follows the job to 100 %, 
   });
   expect(errors).toEqual([]);
 }, 120_000);
+
+it('creates a live channel, shows its ingest URLs, plays it live with a latency readout, stops it', async () => {
+  const { publish } = await import('../helpers/live.js');
+  const { stopChild } = await import('../helpers/processes.js');
+  errors.length = 0;
+  let pub: Awaited<ReturnType<typeof publish>> | undefined;
+  try {
+    await step('live', async () => {
+      await page.goto(`${t.url}/console#token=${TEST_TOKEN}`);
+      await page.waitForSelector('#app:not([hidden])');
+      await page.fill('#lv-id', 'console-live');
+      await page.selectOption('#lv-ladder', 'low');
+      await page.click('#live-form button');
+      await page.waitForSelector('#ingest:not([hidden])');
+      const rtmp = (await page.textContent('#in-rtmp'))!;
+      expect(rtmp).toMatch(/^rtmp:\/\/127\.0\.0\.1:\d+\/live\/console-live\?key=[0-9a-f]{32}$/);
+      expect(await page.textContent('#in-srt')).toMatch(/^srt:\/\//);
+      await page.waitForSelector('tr[data-channel="console-live"] .status-idle');
+      pub = publish(rtmp, { seconds: 60 });
+      await page.waitForSelector('tr[data-channel="console-live"] .status-live', { timeout: 20_000 });
+      await page.waitForFunction(() => /rtmp \d+ kb\/s/.test(document.querySelector('tr[data-channel="console-live"]')!.textContent!), undefined, { timeout: 10_000 });
+      await page.click('tr[data-channel="console-live"] button:has-text("Play")');
+      // The format picker still says DASH from the VOD test: live DASH plays, with its latency.
+      await page.waitForFunction(() => /latency [\d.]+ s/.test(document.getElementById('pl-state')!.textContent!), undefined, { timeout: 30_000 });
+      expect(await page.textContent('#manifest')).toContain('type="dynamic"');
+      await page.selectOption('#pl-format', 'hls');
+      await page.waitForFunction(() => document.getElementById('manifest')!.textContent!.includes('#EXTM3U'));
+      await page.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 2, undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => /latency [\d.]+ s/.test(document.getElementById('pl-state')!.textContent!), undefined, { timeout: 10_000 });
+      await page.screenshot({ path: join(artefacts, 'console-live.png'), fullPage: true });
+      await page.click('tr[data-channel="console-live"] button:has-text("Stop")');
+      await page.waitForSelector('tr[data-channel="console-live"] .status-stopped');
+    });
+  } finally {
+    await stopChild(pub?.child, 'SIGKILL');
+  }
+  expect(errors).toEqual([]);
+}, 120_000);
