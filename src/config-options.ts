@@ -41,6 +41,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'signingKeys', env: 'CASCADE_SIGNING_KEYS', default: '(none)', description: '`id:secret,...` HMAC keys for playback tokens (the first signs, all verify; secrets at least 16 characters).' },
   { key: 'signedPlayback', env: 'CASCADE_SIGNED_PLAYBACK', default: 'false', description: 'Require `?token=` on every `/vod/` and `/live/` URL.' },
   { key: 'playbackTokenTtlSec', env: 'CASCADE_PLAYBACK_TOKEN_TTL_SEC', default: '21600', description: 'Lifetime of the tokens in the title API\'s playback URLs.' },
+  { key: 'live', env: 'CASCADE_LIVE', default: 'on', description: '`off` runs this origin without live ingest (no RTMP/SRT ports; channel routes answer 409 LIVE_DISABLED). A channel belongs to one origin: with several origins on one store, turn live on in one of them.' },
   { key: 'rtmpPort', env: 'CASCADE_RTMP_PORT', flag: '--rtmp-port', default: '1935', description: 'RTMP ingest port (our RTMP server; stream keys are checked at publish). 0 picks a free port.' },
   { key: 'ingestHost', env: 'CASCADE_INGEST_HOST', default: '(host)', description: 'Listen address of the RTMP and SRT ingest ports.' },
   { key: 'srtPorts', env: 'CASCADE_SRT_PORTS', default: '9000-9099', description: 'UDP port range for SRT ingest: one port per channel (each with its own passphrase).' },

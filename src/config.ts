@@ -56,6 +56,7 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   edges: EdgeConfig[];
   live: {
+    enabled: boolean;
     rtmpPort: number;
     ingestHost: string;
     srtPorts: [number, number];
@@ -226,7 +227,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (!srtM || Number(srtM[1]) < 1 || Number(srtM[2]) > 65535 || Number(srtM[1]) > Number(srtM[2])) throw new ConfigError('srtPorts', `must be a port range like 9000-9099, got ${JSON.stringify(srtRaw)}`);
   const segmentSec = num('liveSegmentSec', pick('liveSegmentSec') ?? 2, 1, 10);
   const partSec = num('livePartSec', pick('livePartSec') ?? 0.334, 0.1, segmentSec / 2);
+  const liveRaw = String(pick('live') ?? 'on');
+  if (!['on', 'off', 'true', 'false'].includes(liveRaw)) throw new ConfigError('live', 'must be on or off');
   const live: Config['live'] = {
+    enabled: liveRaw === 'on' || liveRaw === 'true',
     rtmpPort: int('rtmpPort', pick('rtmpPort') ?? 1935, 0, 65535),
     ingestHost: String(pick('ingestHost') ?? host),
     srtPorts: [Number(srtM[1]), Number(srtM[2])],

@@ -86,7 +86,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     catalog,
   );
   const { app, metrics } = buildApp({
-    channels,
+    channels: config.live.enabled ? channels : undefined,
     liveLatencyTargetMs: config.live.latencyTargetMs,
     logger,
     catalog,
@@ -111,7 +111,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
   // LL-HLS blocking reloads, held parts and segments in production waiting for media.
   metrics.gauge('cascade_live_held_requests', () => channels.list().reduce((n, c) => n + c.waiting, 0));
   await ingest.start();
-  await channels.start();
+  if (config.live.enabled) await channels.start();
   // The origin can serve without ffmpeg, but every job would fail: say so at start.
   for (const [name, bin] of [['ffmpeg', config.ffmpegPath], ['ffprobe', config.ffprobePath]] as const) {
     const ok = await supervisor.exec(name, bin, ['-version'], { timeoutMs: 10_000 }).then((r) => r.code === 0, () => false);

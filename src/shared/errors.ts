@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   CHANNEL_OFFLINE: { status: 404, message: 'the channel has no media yet: no publisher has sent any' },
   CHANNEL_BUSY: { status: 409, message: 'the channel already has a publisher' },
   CHANNEL_LIMIT: { status: 409, message: 'no ingest port is free for another channel' },
+  LIVE_DISABLED: { status: 409, message: 'live ingest is off on this origin (CASCADE_LIVE=off)' },
   LIVE_NOT_YET: { status: 404, message: 'that live object does not exist (yet)' },
   LIVE_BAD_DIRECTIVE: { status: 400, message: 'invalid HLS delivery directive' },
   LIVE_TIMEOUT: { status: 503, message: 'the requested live object did not appear in time' },

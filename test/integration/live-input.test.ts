@@ -4,6 +4,7 @@
  * Every refusal leaves the channel able to take the next good publisher.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 import { createChannel, publish, waitChannel, waitSegments } from '../helpers/live.js';
@@ -45,6 +46,23 @@ describe('SRT ingest', () => {
     }
     // The caller left: the channel is idle again and the listener waits for the next one.
     await waitChannel(ts.url, 'srt1', (c) => c.state === 'idle', 20_000);
+  });
+
+  it('garbage datagrams on the SRT port are ignored; a caller that returns continues the channel after a discontinuity', async () => {
+    const ch = (await api(ts.url, 'GET', '/api/v1/channels/srt1')).json;
+    const port = Number(new URL(ch.ingest.srt).port);
+    const sock = dgram.createSocket('udp4');
+    for (const size of [1, 16, 1316, 1500]) await new Promise<void>((r) => sock.send(Buffer.alloc(size, 0xab), port, '127.0.0.1', () => r()));
+    sock.close();
+    const back = publish(ch.ingest.srt, { seconds: 40 });
+    try {
+      await waitChannel(ts.url, 'srt1', (c) => c.state === 'live', 30_000);
+      const before = (await (await fetch(`${ts.url}/live/srt1/v360/media.m3u8`)).text()).match(/#EXTINF/g)?.length ?? 0;
+      const text = await waitSegments(ts.url, 'srt1', 'v360', before + 2);
+      expect(text).toMatch(/#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-\d+\.mp4"/);
+    } finally {
+      await stopChild(back.child, 'SIGKILL');
+    }
   });
 });
 
@@ -109,6 +127,20 @@ describe('hostile and unsupported RTMP input', () => {
     } finally {
       await stopChild(first.child, 'SIGKILL');
       await stopChild(second.child, 'SIGKILL');
+    }
+  });
+
+  it('an origin with CASCADE_LIVE=off answers channel routes with 409 LIVE_DISABLED and opens no ingest port', async () => {
+    const off = await startTestServer({ CASCADE_LIVE: 'off' });
+    try {
+      const r = await api(off.url, 'PUT', '/api/v1/channels/x', '{}', { 'content-type': 'application/json' });
+      expect(r.status).toBe(409);
+      expect(r.json.error.code).toBe('LIVE_DISABLED');
+      expect((await api(off.url, 'GET', '/api/v1/channels')).json.error.code).toBe('LIVE_DISABLED');
+      expect(off.server.channels.rtmpListenPort).toBe(0);
+      expect((await fetch(`${off.url}/live/x/master.m3u8`)).status).toBe(404);
+    } finally {
+      await off.stop();
     }
   });
 

@@ -9,6 +9,10 @@ it('docker-compose.yml is valid (docker-compose config) and its edges run deploy
   const out = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root, env: { ...process.env, CASCADE_API_TOKEN: '' } }).toString();
   for (const svc of ['minio:', 'minio-init:', 'origin-a:', 'origin-b:', 'edge-a:', 'edge-b:']) expect(out).toContain(svc);
   expect(out).toMatch(/deploy\/varnish\/edge\.vcl/);
+  // Live ingest on one origin only (a channel belongs to one origin), with its ports published.
+  expect(out).toMatch(/CASCADE_LIVE: "on"/);
+  expect(out).toMatch(/CASCADE_LIVE: "off"/);
+  expect(out).toMatch(/target: 1935/);
   const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
   expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends ffmpeg/);
   expect(dockerfile).toMatch(/npm ci/);

@@ -184,6 +184,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       });
     }
 
+    if (!channels) {
+      for (const path of ['/api/v1/channels', '/api/v1/channels/*']) {
+        api.all(path, async () => {
+          throw createError('LIVE_DISABLED', 'live ingest is off on this origin (CASCADE_LIVE=off): use the origin that runs live');
+        });
+      }
+    }
+
     // Pushes are a later issue; answer clearly instead of 404.
     for (const path of ['/api/v1/pushes', '/api/v1/pushes/:id']) {
       api.all(path, async () => {
