@@ -287,6 +287,9 @@ describe('publisher gone and channel stop', () => {
     const mpd = (await timedGet(`${base}/live/${CH}/manifest.mpd`)).text;
     expect(mpd).toMatch(/type="static"/);
     expect(mpd).toMatch(/mediaPresentationDuration=/);
+    const dir = mkdtempSync(join(tmpdir(), 'mpd-'));
+    writeFileSync(join(dir, 'ended.mpd'), mpd);
+    execFileSync('xmllint', ['--noout', '--schema', MPD_SCHEMA, join(dir, 'ended.mpd')], { stdio: 'pipe' });
   });
 
   it('the stopped channel\'s window is kept as a VOD title that plays', async () => {
