@@ -40,3 +40,28 @@ it('close() lets a slow reader finish its segment, then refuses new connections'
     await rm(media, { recursive: true, force: true });
   }
 }, 60_000);
+
+it('close() answers held LL-HLS requests at once (503, retry elsewhere) instead of waiting for media', async () => {
+  const { createChannel, publish, waitChannel, waitSegments } = await import('../helpers/live.js');
+  const { stopChild } = await import('../helpers/processes.js');
+  const t = await startTestServer();
+  const ch = await createChannel(t.url, 'drain-live', { ladder: 'passthrough', lowLatency: true });
+  const pub = publish(ch.ingest.rtmp, { seconds: 60 });
+  try {
+    await waitChannel(t.url, 'drain-live', (c) => c.state === 'live');
+    const text = await waitSegments(t.url, 'drain-live', 'source', 1);
+    const last = Math.max(...[...text.matchAll(/\n(\d+)\.m4s/g)].map((m) => Number(m[1])));
+    // Held until segment last+2 is complete: about four seconds away.
+    const held = fetch(`${t.url}/live/drain-live/source/media.m3u8?_HLS_msn=${last + 2}`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    await t.server.close();
+    const got = await held;
+    expect(got.status).toBe(503);
+    expect(got.body.error.message).toMatch(/shutting down/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  } finally {
+    await stopChild(pub.child, 'SIGKILL');
+    await t.stop();
+  }
+}, 60_000);

@@ -126,6 +126,7 @@ export class Channel {
   lastChangedAt = Date.now();
   private waiters = new Set<Waiter>();
   private removed = false;
+  private released = false;
 
   constructor(
     public def: ChannelDefinition,
@@ -150,6 +151,17 @@ export class Channel {
     this.notify();
   }
 
+  /** Shutdown: every held request is answered now (503, retry elsewhere) instead of holding the drain. */
+  release(): void {
+    this.released = true;
+    for (const w of this.waiters) w.resolve();
+    this.waiters.clear();
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
   /** Wakes every waiter whose condition now holds. */
   notify(): void {
     this.lastChangedAt = Date.now();
@@ -167,14 +179,14 @@ export class Channel {
    */
   waitFor(check: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (check()) return Promise.resolve(true);
-    if (this.removed) return Promise.resolve(false);
+    if (this.removed || this.released) return Promise.resolve(false);
     return new Promise((resolve) => {
       const w: Waiter = {
         check,
         resolve: () => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
-          resolve(!this.removed);
+          resolve(!this.removed && !this.released && check());
         },
       };
       const onAbort = (): void => {
@@ -262,6 +274,7 @@ export class ChannelService {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const c of this.channels.values()) c.release();
     await this.rtmp?.close();
     for (const c of this.channels.values()) {
       c.srtListener?.child.kill('SIGKILL');

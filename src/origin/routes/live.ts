@@ -175,7 +175,8 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
       const ready = (): boolean => tl.ended || playlistHas(c, r, want);
       if (!(await c.waitFor(ready, holdMs(c), abortOf(req)))) {
         if (req.raw.destroyed) return reply;
-        return fail(reply, c, 'LIVE_TIMEOUT', `segment ${msn}${part !== undefined ? ` part ${part}` : ''} did not appear within ${holdMs(c) / 1000} s`, 'error-server');
+        const what = `segment ${msn}${part !== undefined ? ` part ${part}` : ''}`;
+        return fail(reply, c, 'LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `${what} did not appear within ${holdMs(c) / 1000} s`, 'error-server');
       }
     }
     const skip = skipRaw !== undefined;
@@ -215,7 +216,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
         }
         if (!(await c.waitFor(done, holdMs(c), abortOf(req)))) {
           if (req.raw.destroyed) return reply;
-          return fail(reply, c, 'LIVE_TIMEOUT', `part ${msn}.${part} did not appear in time`, 'error-server');
+          return fail(reply, c, 'LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `part ${msn}.${part} did not appear in time`, 'error-server');
         }
       }
       const s = find()!;
@@ -230,7 +231,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
       // The next segment (DASH players ask for it before it starts, availabilityTimeOffset).
       if (!(await c.waitFor(() => find() !== undefined, holdMs(c), abortOf(req)))) {
         if (req.raw.destroyed) return reply;
-        return fail(reply, c, 'LIVE_TIMEOUT', `segment ${obj.msn} did not start in time`, 'error-server');
+        return fail(reply, c, 'LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `segment ${obj.msn} did not start in time`, 'error-server');
       }
       s = find()!;
     }
@@ -293,7 +294,9 @@ function streamSegment(c: Channel, s: LiveSegment, signal: AbortSignal): Readabl
         while (sent < s.chunks.length) yield s.chunks[sent++];
         if (s.complete || signal.aborted) return;
         const more = await c.waitFor(() => s.chunks.length > sent || s.complete, 10_000, signal);
-        if (!more && !s.complete && s.chunks.length === sent) return;
+        // Never end a segment response cleanly before the segment is complete (shutdown, stall):
+        // the connection is reset instead, so no cache keeps a short copy under its immutable URL.
+        if (!more && !s.complete && s.chunks.length === sent) throw new Error(`segment ${s.msn} was not completed`);
       }
     })(),
   );
