@@ -59,3 +59,24 @@ it('the MPD carries a BaseURL, still validates, and resolves segments on the CDN
   const parsed = parseMpdStrict(mpd, new URL(title.playback.dash, t.url).toString());
   expect(parsed.playlists[0].segments[0].resolvedUri).toBe(`https://cdn-a.example/vod/x/${title.version}/360p/1.m4s`);
 });
+
+it('live playlists and the live MPD list CDN URLs too, and /live/ is behind the shield', async () => {
+  const { createChannel, publish, waitChannel } = await import('../helpers/live.js');
+  const { stopChild } = await import('../helpers/processes.js');
+  const ch = await createChannel(t.url, 'cdn-live', { ladder: 'passthrough', lowLatency: true });
+  const pub = publish(ch.ingest.rtmp, { seconds: 30 });
+  try {
+    await waitChannel(t.url, 'cdn-live', (c) => c.state === 'live');
+    expect((await fetch(new URL('/live/cdn-live/master.m3u8', t.url))).status).toBe(403);
+    const mv = await (await get('/live/cdn-live/master.m3u8')).text();
+    expect(mv).toContain('https://cdn-a.example/live/cdn-live/source/media.m3u8');
+    const media = await (await get('/live/cdn-live/source/media.m3u8', { 'x-cascade-base-url': 'https://cdn-b.example/edge' })).text();
+    expect(media).toMatch(/#EXT-X-MAP:URI="https:\/\/cdn-b\.example\/edge\/live\/cdn-live\/source\/init-\d+\.mp4"/);
+    expect(media).toMatch(/#EXT-X-PRELOAD-HINT:TYPE=PART,URI="https:\/\/cdn-b\.example\/edge\/live\/cdn-live\/source\/\d+\.\d+\.m4s"/);
+    const mpd = await get('/live/cdn-live/manifest.mpd');
+    expect(mpd.headers.get('vary')).toMatch(/X-Cascade-Base-Url/);
+    expect(await mpd.text()).toContain('<BaseURL>https://cdn-a.example/live/cdn-live/</BaseURL>');
+  } finally {
+    await stopChild(pub.child, 'SIGKILL');
+  }
+});

@@ -35,6 +35,10 @@ export interface LiveRouteDeps {
   channels: ChannelService;
   /** Token of a signed request, carried into the URIs of the playlists it gets. */
   tokenOf(req: FastifyRequest): string | undefined;
+  /** The CDN base for this request (config / X-Cascade-Base-Url), if any. */
+  cdnBaseOf(req: FastifyRequest): string | undefined;
+  /** Vary values for manifests (Accept-Encoding, and the base header when several bases exist). */
+  vary: string;
   now: () => number;
   latencyTargetMs: number;
 }
@@ -88,16 +92,19 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
     return ac.signal;
   };
 
-  const uriOptions = (req: FastifyRequest): UriOptions | undefined => {
+  /** Token and CDN base of a request; `dir` is what the manifest's URIs are relative to. */
+  const uriOptions = (req: FastifyRequest, c: Channel, dir = ''): UriOptions | undefined => {
     const token = deps.tokenOf(req);
-    return token ? { query: `token=${token}` } : undefined;
+    const cdn = deps.cdnBaseOf(req);
+    if (!token && !cdn) return undefined;
+    return { query: token ? `token=${token}` : undefined, base: cdn ? `${cdn}/live/${c.id}/${dir}` : undefined };
   };
 
   /** Sends playlist/MPD text with compression, a content ETag and conditional handling. */
   const sendText = (req: FastifyRequest, reply: FastifyReply, c: Channel, key: string, kind: CacheKind, type: string, render: () => string | undefined): FastifyReply | undefined => {
     const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
     const token = deps.tokenOf(req);
-    const ck = `${c.id}|${c.timeline.session}|${c.timeline.version}|${key}|${token ?? ''}`;
+    const ck = `${c.id}|${c.timeline.session}|${c.timeline.version}|${key}|${token ?? ''}|${deps.cdnBaseOf(req) ?? ''}`;
     let r = rendered.get(ck);
     if (r === undefined) {
       const text = render();
@@ -111,7 +118,9 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
       r.coded.set(coding, body);
     }
     const etag = `"${r.etag}${coding === 'identity' ? '' : `-${coding}`}"`;
-    reply.header('Cache-Control', cacheControl(kind, ctx(c))).header('ETag', etag).header('Last-Modified', new Date(c.lastChangedAt).toUTCString()).header('Vary', 'Accept-Encoding');
+    reply.header('Cache-Control', cacheControl(kind, ctx(c))).header('ETag', etag).header('Last-Modified', new Date(c.lastChangedAt).toUTCString());
+    const vary = reply.getHeader('vary');
+    reply.header('Vary', vary ? `${String(vary)}, ${deps.vary}` : deps.vary);
     if (coding !== 'identity') reply.header('Content-Encoding', coding);
     if (notModified(req.headers, etag, new Date(c.lastChangedAt))) return reply.code(304).send();
     return reply.type(type).send(body);
@@ -128,14 +137,14 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
   app.get<{ Params: ChannelParams }>('/live/:channel/master.m3u8', async (req, reply) => {
     const c = channelOf(req.params.channel);
     if (!(await awaitMedia(req, c))) return fail(reply, c, 'CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`, 'live-not-yet');
-    const uris = uriOptions(req);
+    const uris = uriOptions(req, c);
     return sendText(req, reply, c, 'master', 'live-multivariant', M3U8, () => renderLiveMultivariant(c.timeline, { lowLatency: c.lowLatency, uris })) ?? fail(reply, c, 'CHANNEL_OFFLINE', 'no media yet', 'live-not-yet');
   });
 
   app.get<{ Params: ChannelParams }>('/live/:channel/manifest.mpd', async (req, reply) => {
     const c = channelOf(req.params.channel);
     if (!(await awaitMedia(req, c))) return fail(reply, c, 'CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`, 'live-not-yet');
-    const uris = uriOptions(req);
+    const uris = uriOptions(req, c);
     const nowMs = deps.now();
     // publishTime changes the text each time: render per second at most.
     const second = Math.floor(nowMs / 1000);
@@ -180,7 +189,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
       }
     }
     const skip = skipRaw !== undefined;
-    const uris = uriOptions(req);
+    const uris = uriOptions(req, c, `${r.id}/`);
     const kind: CacheKind = tl.ended ? 'live-ended-playlist' : blocking ? 'live-media-playlist-blocking' : 'live-media-playlist';
     return sendText(req, reply, c, `${r.id}|${skip}`, kind, M3U8, () => renderLiveMediaPlaylist(tl, r.id, { lowLatency: c.lowLatency, skip, uris })) ?? fail(reply, c, 'CHANNEL_OFFLINE', 'no media yet', 'live-not-yet');
   });

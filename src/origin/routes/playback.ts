@@ -84,7 +84,6 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     tokens.set(req, r.token);
   });
 
-  if (deps.live) registerLiveRoutes(app, { channels: deps.live.channels, latencyTargetMs: deps.live.latencyTargetMs, tokenOf: (req) => tokens.get(req), now: () => deps.now().getTime() });
 
   // Rendered manifests per version and content coding.
   const rendered = new LruCache<string, string | Buffer>({ maxEntries: 4096, maxSize: 64 * 1024 * 1024, sizeOf: (s) => s.length });
@@ -105,6 +104,11 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     const listed = typeof asked === 'string' ? deps.cdnBaseUrls.find((b) => b === asked.replace(/\/+$/, '')) : undefined;
     return listed ?? deps.cdnBaseUrls[0];
   };
+
+  const varyOn = deps.cdnBaseUrls.length > 1 ? 'Accept-Encoding, X-Cascade-Base-Url' : 'Accept-Encoding';
+  if (deps.live) {
+    registerLiveRoutes(app, { channels: deps.live.channels, latencyTargetMs: deps.live.latencyTargetMs, tokenOf: (req) => tokens.get(req), cdnBaseOf: cdnBase, vary: varyOn, now: () => deps.now().getTime() });
+  }
 
   const sendText = (req: FastifyRequest, reply: FastifyReply, t: TitleTimeline, key: string, kind: CacheKind, type: string, render: (uris?: UriOptions) => string | undefined): FastifyReply => {
     const coding = negotiateCoding(req.headers['accept-encoding'] as string | undefined);
@@ -141,7 +145,6 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     const lastModified = new Date(t.publishedAt);
     reply.header('Cache-Control', cacheControl(kind)).header('ETag', etag).header('Last-Modified', lastModified.toUTCString());
     const vary = reply.getHeader('vary');
-    const varyOn = deps.cdnBaseUrls.length > 1 ? 'Accept-Encoding, X-Cascade-Base-Url' : 'Accept-Encoding';
     reply.header('Vary', vary ? `${String(vary)}, ${varyOn}` : varyOn);
     if (coding !== 'identity') reply.header('Content-Encoding', coding);
     if (notModified(req.headers, etag, lastModified)) return reply.code(304).send();
