@@ -83,6 +83,12 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     // Ids are validated in handlers; a 2 KiB cap keeps hostile URLs cheap.
     routerOptions: { maxParamLength: 256 },
     bodyLimit: 1024 * 1024,
+    // Errors the router raises before any handler (an id over maxParamLength, a malformed URL) get
+    // the same JSON error shape and codes as everything else.
+    frameworkErrors: (err: Error & { code?: string }, _req: unknown, reply: { code(n: number): { header(k: string, v: string): { type(t: string): { send(b: unknown): void } } } }) => {
+      const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? createError('URI_TOO_LONG', 'a path element is longer than 256 characters') : createError('INVALID_REQUEST', `malformed request: ${err.message.slice(0, 100)}`);
+      reply.code(e.status).header('Cache-Control', cacheControl('error-client')).type('application/json; charset=utf-8').send({ error: e.toJSON() });
+    },
   } as never) as unknown as FastifyInstance;
   // A client that opens a connection must send its headers within 30 s (slowloris); bodies
   // (uploads of large masters) have no overall limit.

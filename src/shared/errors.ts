@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   INVALID_REQUEST: { status: 400, message: 'invalid request' },
   INVALID_LADDER: { status: 400, message: 'invalid ladder' },
   INVALID_RANGE: { status: 416, message: 'range not satisfiable' },
+  URI_TOO_LONG: { status: 414, message: 'a path element is too long' },
   TOKEN_REQUIRED: { status: 403, message: 'this playback URL needs a token' },
   TOKEN_INVALID: { status: 403, message: 'playback token is not valid for this URL' },
   TOKEN_EXPIRED: { status: 403, message: 'playback token expired' },
