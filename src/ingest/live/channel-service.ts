@@ -277,7 +277,7 @@ export class ChannelService {
     for (const c of this.channels.values()) c.release();
     await this.rtmp?.close();
     for (const c of this.channels.values()) {
-      c.srtListener?.child.kill('SIGKILL');
+      this.stopSrtListener(c);
       // Late output of a stopping encoder is dropped, not pushed into a closed session.
       if (c.session) c.session.stopped = true;
       c.session?.stop('server shutting down');
@@ -321,7 +321,7 @@ export class ChannelService {
       await this.persist.writeDefinition(def);
       if (def.ladder !== existing.def.ladder || existing.def.stopped) {
         // A new ladder (or a reopened channel) is a new timeline that continues the numbering.
-        existing.srtListener?.child.kill('SIGKILL');
+        this.stopSrtListener(existing);
         const state = this.stateOf(existing);
         state.ended = false;
         const c = this.install(def, state);
@@ -362,7 +362,7 @@ export class ChannelService {
     if (c.def.stopped) return c;
     c.def = { ...c.def, stopped: true };
     await this.persist.writeDefinition(c.def);
-    c.srtListener?.child.kill('SIGKILL');
+    this.stopSrtListener(c);
     c.srtListener = undefined;
     c.session?.stop('channel stopped');
     c.timeline.end();
@@ -580,7 +580,7 @@ export class ChannelService {
       c.session.stop('taken over by a new publisher');
     }
     // One publisher: the SRT listener steps aside while RTMP is live.
-    c.srtListener?.child.kill('SIGKILL');
+    this.stopSrtListener(c);
     c.srtListener = undefined;
     return { ok: true, sink: this.rtmpSink(c, req, control) };
   }
@@ -704,6 +704,13 @@ export class ChannelService {
 
   // ---- SRT -------------------------------------------------------------------------------------
 
+  /** Our own stop of the idle listener: its exit is not a failure. */
+  private stopSrtListener(c: Channel): void {
+    if (!c.srtListener) return;
+    c.srtListener.session.stopped = true;
+    c.srtListener.child.kill('SIGKILL');
+  }
+
   private startSrtListener(c: Channel): void {
     if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || c.srtStarting || this.channels.get(c.id) !== c) return;
     c.srtStarting = true;
@@ -728,6 +735,7 @@ export class ChannelService {
       input: { protocol: 'srt', since: '' },
       stop: (reason) => {
         this.log.info({ channel: c.id, reason }, 'srt session stopped');
+        session.stopped = true;
         child?.kill('SIGKILL');
       },
       began: false,
@@ -762,6 +770,7 @@ export class ChannelService {
     const watchdog = setInterval(() => {
       if (session.began && this.now() - session.lastOutputAt > ENCODER_STALL_MS) {
         this.fail(c, 'LIVE_ENCODER_FAILED', `the encoder produced nothing for ${ENCODER_STALL_MS / 1000} s and was restarted`);
+        session.stopped = true;
         child.kill('SIGKILL');
       }
     }, 1000);
@@ -769,7 +778,9 @@ export class ChannelService {
     child.once('close', (code, signal) => {
       clearInterval(watchdog);
       if (c.srtListener?.child === child) c.srtListener = undefined;
-      const clean = code === 0 || signal === 'SIGKILL' || signal === 'SIGTERM';
+      // Exit 0 (input ended) or a stop we asked for is not a failure; anything else is, including a
+      // kill by someone else.
+      const clean = code === 0 || session.stopped === true;
       if (!clean && !this.closing) {
         // Say why in the channel, without secrets (the SRT URL with its passphrase is never logged).
         const reason = stderr.replace(/passphrase=[^&\s]+/g, 'passphrase=***').trim().split('\n').slice(-3).join(' | ');
