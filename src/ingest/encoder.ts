@@ -45,7 +45,12 @@ export function runEncode(supervisor: Supervisor, log: Logger, args: EncodeArgs,
       opts.signal.removeEventListener('abort', onAbort);
       exited();
       if (failure) reject(failure);
-      else if (err) reject(createError('ENCODE_FAILED', `ffmpeg failed: ${errors.slice(-3).join(' | ') || err.message}`.slice(0, 600), err));
+      else if (err) {
+        const detail = `${errors.slice(-3).join(' | ') || err.message}`;
+        // A full work disk is the operator's to fix, not a bad source: say so with its own code.
+        if (/No space left on device/i.test(detail) || /No space left on device/i.test(err.message)) reject(createError('INSUFFICIENT_STORAGE', `the data directory filled up while encoding: ${detail}`.slice(0, 600), err));
+        else reject(createError('ENCODE_FAILED', `ffmpeg failed: ${detail}`.slice(0, 600), err));
+      }
       else resolve();
     };
     cmd.on('start', (line: string) => {

@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import PQueue from 'p-queue';
 import type { Catalog } from '../catalog/catalog.js';
@@ -129,13 +129,22 @@ export class IngestService {
         else cb(null, chunk);
       },
     });
+    // The request itself stays out of the pipeline: a failed write (a full disk, the size limit)
+    // must not destroy the client's socket before it has been answered.
+    const source = new PassThrough();
+    body.once('error', (e) => source.destroy(e));
+    body.once('close', () => {
+      if (!(body as { complete?: boolean }).complete && !source.writableEnded) source.destroy(new Error('the client closed the upload'));
+    });
+    body.pipe(source);
     try {
-      await pipeline(body, counter, createWriteStream(part));
+      await pipeline(source, counter, createWriteStream(part));
       if (opts.contentLength !== undefined && received !== opts.contentLength) {
         throw createError('UPLOAD_INCOMPLETE', `received ${received} of ${opts.contentLength} bytes`);
       }
       await rename(part, join(dir, 'source'));
     } catch (err) {
+      body.unpipe(source);
       await rm(dir, { recursive: true, force: true });
       if (isCascadeError(err)) throw err;
       const code = (err as NodeJS.ErrnoException).code;

@@ -107,8 +107,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
           });
           return reply.code(202).header('Location', `/api/v1/jobs/${job.id}`).send({ job });
         } catch (err) {
-          // The rest of a refused body is not read: the connection cannot be reused.
-          if (!req.raw.complete) reply.header('Connection', 'close');
+          if (!req.raw.complete) {
+            // The rest of a refused body is not stored, and the connection cannot be reused. It is
+            // read and dropped for a moment (lingering close) so that the client, still sending,
+            // receives the answer instead of a reset.
+            reply.header('Connection', 'close');
+            req.raw.resume();
+            setTimeout(() => req.raw.socket?.destroy(), 2000).unref();
+          }
           throw err;
         }
       });
