@@ -7,7 +7,7 @@
  * takeover. The SRT listener runs only while no RTMP publisher is live, so the two
  * protocols cannot feed one channel at once.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { createError, type CascadeError, type ErrorCode } from '../../shared/errors.js';
@@ -18,13 +18,16 @@ import { findProcesses } from '../../shared/orphans.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { CmafStreamReader, LiveTimeline, segmentData, type LiveRendition, type LiveSegment, type RenditionSpec } from '../../packager/index.js';
 import { ChannelStore, channelKeys, type ChannelDefinition, type ChannelState } from './channel-store.js';
-import { AUDIO_RENDITION_ID, liveLadder, type LiveLadder } from './live-ladder.js';
+import { liveLadder, type LiveLadder } from './live-ladder.js';
 import { liveEncoderArgs, type LiveInput, type LiveOutput } from './live-args.js';
-import { describeAudioTag, describeVideoTag, flvHeader, flvTag } from './flv.js';
-import { decodeAmf0, type Amf0Object } from './amf0.js';
+import { flvHeader, flvTag } from './flv.js';
+import { FlvProbe } from './flv-probe.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { archiveWindow } from './dvr-archive.js';
 import { RtmpServer, type PublishControl, type PublishDecision, type PublishRequest } from './rtmp-server.js';
+import { Channel, type ChannelArchive, type ChannelInput, type Session } from './channel.js';
+
+export { Channel, type ChannelArchive, type ChannelInput } from './channel.js';
 
 export interface LiveServiceConfig {
   ffmpegPath: string;
@@ -40,44 +43,15 @@ export interface LiveServiceConfig {
   srtLatencyMs: number;
 }
 
-export interface ChannelInput {
-  protocol: 'rtmp' | 'srt';
-  remote?: string;
-  since: string;
-  videoCodec?: string;
-  audioCodec?: string;
-  /**
-   * RTMP: wall time (ms) at which the publisher's timestamp 0 was sent, taken from a tag ~2 s in
-   * (after any start-up burst). Lets tools measure publish-to-render latency.
-   */
-  sourceClockMs?: number;
-}
-
-export interface ChannelView {
-  id: string;
+export type ChannelView = Pick<ChannelDefinition, 'id' | 'lowLatency' | 'dvrWindowSec' | 'ladder' | 'segmentSec' | 'partSec' | 'allowTakeover' | 'createdAt'> & {
   state: 'idle' | 'live' | 'stopped';
-  lowLatency: boolean;
-  dvrWindowSec: number;
-  ladder: string;
-  segmentSec: number;
-  partSec: number;
-  allowTakeover: boolean;
-  createdAt: string;
   ingest: { rtmp: string; rtmpServer: string; streamKey: string; srt: string; srtPassphrase: string; srtStreamId: string };
   playback: { hls: string; dash: string };
   input?: ChannelInput & { bitrateKbps: number; frameRate: number };
   lastError?: { code: string; message: string; at: string };
   /** The DVR window kept as a VOD title when the channel was stopped. */
   archive?: ChannelArchive;
-}
-
-export interface ChannelArchive {
-  status: 'running' | 'done' | 'failed' | 'empty';
-  titleId: string;
-  version?: string;
-  playback?: { hls: string; dash: string };
-  error?: string;
-}
+};
 
 export interface ChannelOptions {
   lowLatency?: boolean;
@@ -86,128 +60,10 @@ export interface ChannelOptions {
   allowTakeover?: boolean;
 }
 
-export { LIVE_LADDERS } from './live-ladder.js';
 
 /** An encoder that produces nothing for this long while a publisher is on is killed. */
 const ENCODER_STALL_MS = 10_000;
-/** RTMP tags buffered before the encoder starts (codec probing). */
-const PROBE_MAX_TAGS = 400;
 const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
-
-interface Waiter { check: () => boolean; resolve: () => void }
-
-interface Session {
-  id: number;
-  /** Session number (init segment names), allocated and persisted before the encoder starts. */
-  no: number;
-  protocol: 'rtmp' | 'srt';
-  encoder?: ChildProcess;
-  input: ChannelInput;
-  /** Ends the publisher's connection (RTMP) or the listener process (SRT). */
-  stop(reason: string): void;
-  began: boolean;
-  /** Set once the session ended or was refused: its late output is dropped. */
-  stopped?: boolean;
-  lastOutputAt: number;
-  /** (time ms, bytes, video frames) samples over the last seconds. */
-  samples: Array<[number, number, number]>;
-}
-
-export class Channel {
-  session?: Session;
-  /** Highest session number handed out (persisted in the state before use). */
-  allocatedSession = 0;
-  srtStarting = false;
-  srtListener?: { child: ChildProcess; session: Session };
-  lastError?: { code: string; message: string; at: string };
-  archive?: ChannelArchive;
-  archiving?: Promise<void>;
-  /** Wall time of the last visible change (Last-Modified of live playlists). */
-  lastChangedAt = Date.now();
-  private waiters = new Set<Waiter>();
-  private removed = false;
-  private released = false;
-
-  constructor(
-    public def: ChannelDefinition,
-    public readonly ladder: LiveLadder,
-    public readonly timeline: LiveTimeline,
-  ) {}
-
-  get id(): string {
-    return this.def.id;
-  }
-
-  get lowLatency(): boolean {
-    return this.def.lowLatency;
-  }
-
-  get isRemoved(): boolean {
-    return this.removed;
-  }
-
-  markRemoved(): void {
-    this.removed = true;
-    this.notify();
-  }
-
-  /** Shutdown: every held request is answered now (503, retry elsewhere) instead of holding the drain. */
-  release(): void {
-    this.released = true;
-    for (const w of this.waiters) w.resolve();
-    this.waiters.clear();
-  }
-
-  get isReleased(): boolean {
-    return this.released;
-  }
-
-  /** Wakes every waiter whose condition now holds. */
-  notify(): void {
-    this.lastChangedAt = Date.now();
-    for (const w of this.waiters) {
-      if (this.removed || w.check()) {
-        this.waiters.delete(w);
-        w.resolve();
-      }
-    }
-  }
-
-  /**
-   * Resolves true once `check()` holds, false after `timeoutMs` or on abort. Used by
-   * blocking playlist reloads, preload hints and segments still in production.
-   */
-  waitFor(check: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (check()) return Promise.resolve(true);
-    if (this.removed || this.released) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const w: Waiter = {
-        check,
-        resolve: () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(!this.removed && !this.released && check());
-        },
-      };
-      const onAbort = (): void => {
-        this.waiters.delete(w);
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(false);
-      }, timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(w);
-    });
-  }
-
-  get waiting(): number {
-    return this.waiters.size;
-  }
-}
 
 export class ChannelService {
   private readonly channels = new Map<string, Channel>();
@@ -256,7 +112,7 @@ export class ChannelService {
   private async killOrphanListeners(): Promise<void> {
     const urls = [...this.channels.values()].map((c) => `srt://${this.cfg.srtHost}:${c.def.srtPort}?`);
     if (urls.length === 0) return;
-    const pids = await findProcesses((argv) => /ffmpeg/.test(argv[0]) && argv.some((a) => urls.some((u) => a.startsWith(u) && a.includes('mode=listener'))));
+    const pids = await findProcesses(({ argv }) => /ffmpeg/.test(argv[0]) && argv.some((a) => urls.some((u) => a.startsWith(u) && a.includes('mode=listener'))));
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -522,7 +378,8 @@ export class ChannelService {
         id: r.id,
         kind: r.kind,
         info: r.info,
-        segments: r.segments.filter((s) => s.complete).map((s) => ({ msn: s.msn, session: s.session, discontinuity: s.discontinuity, time: s.time, duration: s.duration, timescale: s.timescale, bytes: s.bytes, independent: s.independent, gap: s.gap })),
+        // The stored run from the oldest on: numbering in a playlist is implied, so no holes.
+        segments: storedPrefix(r.segments).map((s) => ({ msn: s.msn, session: s.session, discontinuity: s.discontinuity, time: s.time, duration: s.duration, timescale: s.timescale, bytes: s.bytes, independent: s.independent, gap: s.gap })),
       })),
     };
   }
@@ -540,11 +397,16 @@ export class ChannelService {
 
   private onSegmentComplete(c: Channel, r: LiveRendition, seg: LiveSegment): void {
     if (seg.chunks.length === 0) return;
-    void this.persist.putMedia(channelKeys.segment(c.id, r.id, seg.msn), segmentData(seg)).catch((err) => this.log.error({ channel: c.id, rendition: r.id, msn: seg.msn, err }, 'segment could not be stored'));
-    if (r === c.timeline.leaderRendition) {
-      // Keep the reservation ahead of use, and the window index current for a restart.
-      void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
-    }
+    void this.persist.putMedia(channelKeys.segment(c.id, r.id, seg.msn), segmentData(seg)).then(
+      () => {
+        seg.stored = true;
+        // The window index names a segment only once its bytes are stored in every rendition, so a
+        // restart never lists a segment it cannot serve (one in flight becomes a gap).
+        const everywhere = c.timeline.renditions.every((x) => x.segments.find((s) => s.msn === seg.msn)?.stored ?? true);
+        if (everywhere) void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
+      },
+      (err) => this.log.error({ channel: c.id, rendition: r.id, msn: seg.msn, err }, 'segment could not be stored'),
+    );
   }
 
   private onEvicted(c: Channel, r: LiveRendition, seg: LiveSegment): void {
@@ -597,25 +459,19 @@ export class ChannelService {
       samples: [],
     };
     c.session = session;
-    const probe: Array<[number, number, Buffer]> = [];
-    let metaHasAudio: boolean | undefined;
-    let firstVideoTs: number | undefined;
-    let firstTs: number | undefined;
+    const probe = new FlvProbe();
     let tagCount = 0;
-    let audio: { codec: string; aac: boolean } | undefined;
     let stdin: Writable | undefined;
     let ended = false;
     let starting = false;
-    const start = (): void => {
-      const input: LiveInput = { kind: 'flv', hasAudio: audio !== undefined, audioIsAac: audio?.aac ?? false };
-      if (!audio) {
-        ended = true;
-        control.close('no audio');
-        this.fail(c, 'LIVE_INPUT_UNSUPPORTED', 'the publisher sends no audio; Cascade live channels need an audio track');
-        return;
-      }
+    const refuse = (reason: string, code: ErrorCode): void => {
+      ended = true;
+      control.close(reason);
+      this.fail(c, code, reason);
+    };
+    const start = (input: LiveInput): void => {
       starting = true;
-      // Tags keep collecting in `probe` until the session number is stored and ffmpeg runs.
+      // Tags keep collecting in the probe until the session number is stored and ffmpeg runs.
       void this.allocateSession(c).then(
         (no) => {
           if (ended || c.session !== session) return;
@@ -625,15 +481,11 @@ export class ChannelService {
           stdin = child.stdin!;
           stdin.on('error', () => undefined);
           stdin.write(flvHeader(true, true));
-          for (const [t, ts, p] of probe) stdin.write(flvTag(t, ts, p));
-          probe.length = 0;
+          for (const [t, ts, p] of probe.tags) stdin.write(flvTag(t, ts, p));
+          probe.tags.length = 0;
           if (ended) stdin.end();
         },
-        (err) => {
-          ended = true;
-          control.close('state not stored');
-          this.fail(c, 'LIVE_ENCODER_FAILED', `the channel state could not be stored: ${(err as Error).message}`);
-        },
+        (err) => refuse(`the channel state could not be stored: ${(err as Error).message}`, 'LIVE_ENCODER_FAILED'),
       );
     };
     return {
@@ -643,54 +495,20 @@ export class ChannelService {
         if (++tagCount === 150) session.input.sourceClockMs = this.now() - ts;
         if (session.samples.length > 2000) session.samples.splice(0, 1000);
         if (stdin) {
-          if (stdin.writableLength > MAX_STDIN_BACKLOG) {
-            control.close('encoder cannot keep up');
-            this.fail(c, 'LIVE_ENCODER_FAILED', 'the encoder fell behind the publisher by more than 32 MiB and was stopped');
-            return;
-          }
+          if (stdin.writableLength > MAX_STDIN_BACKLOG) return refuse('the encoder fell behind the publisher by more than 32 MiB and was stopped', 'LIVE_ENCODER_FAILED');
           stdin.write(flvTag(type, ts, payload));
           return;
         }
-        if (type === 18) {
-          try {
-            const [name, meta] = decodeAmf0(payload);
-            if (name === 'onMetaData' && meta && typeof meta === 'object') metaHasAudio = 'audiocodecid' in (meta as Amf0Object) ? true : metaHasAudio;
-          } catch {
-            /* metadata is advisory */
-          }
-        }
-        if (type === 9 && payload.length > 0) {
-          const v = describeVideoTag(payload);
-          if (!v.supported) {
-            control.close('unsupported video codec');
-            this.fail(c, 'LIVE_INPUT_UNSUPPORTED', `the publisher sends ${v.codec} video; live ingest takes H.264 (AVC) over RTMP`);
-            ended = true;
-            return;
-          }
-          session.input.videoCodec = 'h264';
-          firstVideoTs ??= ts;
-        }
-        if (type === 8 && payload.length > 0 && !audio) {
-          audio = describeAudioTag(payload);
-          session.input.audioCodec = audio.codec;
-        }
-        probe.push([type, ts, payload]);
         if (starting) {
-          if (probe.length > 20_000) control.close('storage too slow');
+          probe.tags.push([type, ts, payload]);
+          if (probe.tags.length > 20_000) refuse('the channel state is not being stored in time', 'LIVE_ENCODER_FAILED');
           return;
         }
-        firstTs ??= ts;
-        const haveAll = firstVideoTs !== undefined && (audio !== undefined || metaHasAudio === false);
-        // Media time seen so far without both tracks: 1.5 s after the first video, or 3 s with none.
-        const waitedLong = firstVideoTs !== undefined ? ts - firstVideoTs > 1500 : ts - firstTs > 3000;
-        if (haveAll || waitedLong || probe.length >= PROBE_MAX_TAGS) {
-          if (firstVideoTs === undefined) {
-            control.close('no video');
-            this.fail(c, 'LIVE_INPUT_UNSUPPORTED', 'the publisher sends no video; Cascade live channels need H.264 video');
-            ended = true;
-            return;
-          }
-          start();
+        const d = probe.push(type, ts, payload);
+        if (d.kind === 'refuse') refuse(d.reason, 'LIVE_INPUT_UNSUPPORTED');
+        else if (d.kind === 'start') {
+          Object.assign(session.input, { videoCodec: d.videoCodec, audioCodec: d.audioCodec });
+          start(d.input);
         }
       },
       end: (reason) => {
@@ -863,11 +681,14 @@ export class ChannelService {
   }
 }
 
-function safeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return d === 0;
+function storedPrefix(segments: LiveSegment[]): LiveSegment[] {
+  const n = segments.findIndex((s) => !(s.complete && s.stored));
+  return n < 0 ? segments : segments.slice(0, n);
 }
 
-export { AUDIO_RENDITION_ID };
+/** Constant-time comparison of secrets of any length (hashes first, as the playback shield does). */
+function safeEqual(a: string, b: string): boolean {
+  const h = (x: string): Buffer => createHash('sha256').update(x).digest();
+  return timingSafeEqual(h(a), h(b));
+}
+

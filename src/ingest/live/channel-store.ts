@@ -6,14 +6,15 @@
  *   channels/{id}/media/{rendition}/init-{session}.mp4
  *   channels/{id}/media/{rendition}/{msn}.m4s  completed segments
  *
- * Numbering survives a restart. The state is written when a segment opens and when it
- * completes, and a session number is written before its encoder starts. A restart
+ * Numbering survives a restart. The state is written when a segment opens (its number is
+ * taken) and when a segment's bytes are stored in every rendition (the window index grows), and
+ * a session number is written before its encoder starts. A restart
  * continues after the last opened segment: one that was still open when the process
  * died is listed as EXT-X-GAP (RFC 8216bis §4.4.4.7), never made again with other bytes;
  * init segments of a new run get a new session number.
  */
 import type { ObjectStore } from '../../storage/index.js';
-import type { InitInfo } from '../../packager/index.js';
+import type { InitInfo, LiveSegment } from '../../packager/index.js';
 
 export interface ChannelDefinition {
   id: string;
@@ -33,18 +34,8 @@ export interface ChannelDefinition {
   stopped: boolean;
 }
 
-export interface PersistedSegment {
-  msn: number;
-  session: number;
-  discontinuity: boolean;
-  time: number;
-  duration: number;
-  timescale: number;
-  bytes: number;
-  independent: boolean;
-  /** EXT-X-GAP: a segment that was in production when the process stopped. */
-  gap?: boolean;
-}
+/** What the window index keeps of a segment (its bytes are in the store). */
+export type PersistedSegment = Pick<LiveSegment, 'msn' | 'session' | 'discontinuity' | 'time' | 'duration' | 'timescale' | 'bytes' | 'independent' | 'gap'>;
 
 export interface ChannelState {
   schema: 1;

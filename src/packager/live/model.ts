@@ -43,7 +43,7 @@ export interface LiveSegment {
   complete: boolean;
   /** Complete segment bytes, made on first request. */
   data?: Buffer;
-  /** Loaded from persisted state after a restart: bytes are in the object store, not here. */
+  /** The bytes are in the object store (written after completion, or restored after a restart with no bytes here). */
   stored?: boolean;
   /** No media: it was in production when the previous process stopped (EXT-X-GAP). */
   gap?: boolean;
@@ -60,15 +60,31 @@ export interface LiveRendition {
   segments: LiveSegment[];
 }
 
+/** Bytes of part `index`: a view into the segment once it is complete, else its chunks joined (once). */
 export function partData(seg: LiveSegment, index: number): Buffer {
   const p = seg.parts[index];
+  if (seg.data) {
+    let start = 0;
+    for (let i = 0; i < p.firstChunk; i++) start += seg.chunks[i].length;
+    return seg.data.subarray(start, start + p.bytes);
+  }
   p.data ??= p.chunkCount === 1 ? seg.chunks[p.firstChunk] : Buffer.concat(seg.chunks.slice(p.firstChunk, p.firstChunk + p.chunkCount), p.bytes);
   return p.data;
 }
 
+/**
+ * Bytes of the segment. A complete segment is joined once, and its chunks and parts become views
+ * into that one buffer, so the window is held in memory once, not twice.
+ */
 export function segmentData(seg: LiveSegment): Buffer {
   if (!seg.complete) return Buffer.concat(seg.chunks);
-  seg.data ??= Buffer.concat(seg.chunks, seg.bytes);
+  if (!seg.data) {
+    const data = Buffer.concat(seg.chunks, seg.bytes);
+    let off = 0;
+    seg.chunks = seg.chunks.map((c) => data.subarray(off, (off += c.length)));
+    for (const p of seg.parts) p.data = undefined;
+    seg.data = data;
+  }
   return seg.data;
 }
 
