@@ -123,7 +123,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     }
     return reply
       .code(e.status)
-      .header('Cache-Control', reply.getHeader('cache-control') === cacheControl('api') ? cacheControl('api') : cacheControl(errorCacheKind(e.status)))
+      .header('Cache-Control', reply.getHeader('cache-control') === cacheControl('api') ? cacheControl('api') : cacheControl(errorCacheKind(e.status, e.code)))
       .type('application/json; charset=utf-8')
       .send({ error: e.toJSON() });
   });

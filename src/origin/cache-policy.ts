@@ -76,7 +76,15 @@ export function cacheControl(kind: CacheKind, ctx: CacheContext = { targetDurati
   return typeof v === 'function' ? v(ctx) : v;
 }
 
-export function errorCacheKind(status: number): CacheKind {
+/** Error codes whose answers expire sooner than their status's default: a live object appears a moment later. */
+const ERROR_KIND_BY_CODE: Partial<Record<string, CacheKind>> = {
+  LIVE_NOT_YET: 'live-not-yet',
+  CHANNEL_OFFLINE: 'live-not-yet',
+};
+
+export function errorCacheKind(status: number, code?: string): CacheKind {
+  const byCode = code ? ERROR_KIND_BY_CODE[code] : undefined;
+  if (byCode) return byCode;
   if (status === 404) return 'error-not-found';
   return status >= 500 ? 'error-server' : 'error-client';
 }

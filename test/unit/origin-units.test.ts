@@ -39,6 +39,10 @@ describe('cache policy table', () => {
   it('covers every kind and maps statuses', () => {
     expect(Object.keys(CACHE_POLICY)).toHaveLength(21);
     expect(errorCacheKind(404)).toBe('error-not-found');
+    // A live object that is not there yet expires in a second, whatever its status.
+    expect(errorCacheKind(404, 'LIVE_NOT_YET')).toBe('live-not-yet');
+    expect(errorCacheKind(404, 'CHANNEL_OFFLINE')).toBe('live-not-yet');
+    expect(errorCacheKind(404, 'SEGMENT_NOT_FOUND')).toBe('error-not-found');
     expect(errorCacheKind(416)).toBe('error-client');
     expect(errorCacheKind(503)).toBe('error-server');
   });

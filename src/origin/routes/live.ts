@@ -24,7 +24,7 @@ import {
   type UriOptions,
 } from '../../packager/index.js';
 import type { Channel, ChannelService } from '../../ingest/live/channel-service.js';
-import { createError, type ErrorCode } from '../../shared/errors.js';
+import { createError } from '../../shared/errors.js';
 import { isValidId } from '../../shared/ids.js';
 import { LruCache } from '../../shared/lru-cache.js';
 import { cacheControl, type CacheKind } from '../cache-policy.js';
@@ -80,10 +80,8 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
   const ctx = (c: Channel): { targetDuration: number } => ({ targetDuration: c.timeline.targetDuration });
   const holdMs = (c: Channel): number => 3 * c.timeline.targetDuration * 1000;
 
-  /** Errors of live objects carry their own short cache lifetime (a future part exists a moment later). */
-  const fail = (reply: FastifyReply, c: Channel, code: ErrorCode, message: string, kind: CacheKind): FastifyReply => {
-    const e = createError(code, message);
-    return reply.code(e.status).header('Cache-Control', cacheControl(kind, ctx(c))).type('application/json; charset=utf-8').send({ error: e.toJSON() });
+  const noMedia = (c: Channel): never => {
+    throw createError('CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`);
   };
 
   const abortOf = (req: FastifyRequest): AbortSignal => {
@@ -136,14 +134,14 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
 
   app.get<{ Params: ChannelParams }>('/live/:channel/master.m3u8', async (req, reply) => {
     const c = channelOf(req.params.channel);
-    if (!(await awaitMedia(req, c))) return fail(reply, c, 'CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`, 'live-not-yet');
+    if (!(await awaitMedia(req, c))) throw createError('CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`);
     const uris = uriOptions(req, c);
-    return sendText(req, reply, c, 'master', 'live-multivariant', M3U8, () => renderLiveMultivariant(c.timeline, { lowLatency: c.lowLatency, uris })) ?? fail(reply, c, 'CHANNEL_OFFLINE', 'no media yet', 'live-not-yet');
+    return sendText(req, reply, c, 'master', 'live-multivariant', M3U8, () => renderLiveMultivariant(c.timeline, { lowLatency: c.lowLatency, uris })) ?? noMedia(c);
   });
 
   app.get<{ Params: ChannelParams }>('/live/:channel/manifest.mpd', async (req, reply) => {
     const c = channelOf(req.params.channel);
-    if (!(await awaitMedia(req, c))) return fail(reply, c, 'CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`, 'live-not-yet');
+    if (!(await awaitMedia(req, c))) throw createError('CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`);
     const uris = uriOptions(req, c);
     const nowMs = deps.now();
     // publishTime changes the text each time: render per second at most.
@@ -151,7 +149,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
     return (
       sendText(req, reply, c, `mpd|${second}`, c.timeline.ended ? 'live-ended-playlist' : 'live-mpd', MPD, () =>
         renderLiveMpd(c.timeline, { lowLatency: c.lowLatency, uris, nowMs: second * 1000, timeUrl: '/time', latencyTargetMs: deps.latencyTargetMs }),
-      ) ?? fail(reply, c, 'CHANNEL_OFFLINE', 'no media yet', 'live-not-yet')
+      ) ?? noMedia(c)
     );
   });
 
@@ -169,7 +167,7 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
     const tl = c.timeline;
     // §6.2.5.2: directives are ignored once the playlist has EXT-X-ENDLIST.
     if (tl.ended) msn = part = undefined;
-    if (!(await awaitMedia(req, c))) return fail(reply, c, 'CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`, 'live-not-yet');
+    if (!(await awaitMedia(req, c))) throw createError('CHANNEL_OFFLINE', `channel ${c.id} has no media yet: start a publisher`);
     const blocking = msn !== undefined;
     if (msn !== undefined) {
       const pos = lastPosition(tl, r) ?? { msn: tl.nextMsn - 1, part: 0 };
@@ -185,13 +183,13 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
       if (!(await c.waitFor(ready, holdMs(c), abortOf(req)))) {
         if (req.raw.destroyed) return reply;
         const what = `segment ${msn}${part !== undefined ? ` part ${part}` : ''}`;
-        return fail(reply, c, 'LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `${what} did not appear within ${holdMs(c) / 1000} s`, 'error-server');
+        throw createError('LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `${what} did not appear within ${holdMs(c) / 1000} s`);
       }
     }
     const skip = skipRaw !== undefined;
     const uris = uriOptions(req, c, `${r.id}/`);
     const kind: CacheKind = tl.ended ? 'live-ended-playlist' : blocking ? 'live-media-playlist-blocking' : 'live-media-playlist';
-    return sendText(req, reply, c, `${r.id}|${skip}`, kind, M3U8, () => renderLiveMediaPlaylist(tl, r.id, { lowLatency: c.lowLatency, skip, uris })) ?? fail(reply, c, 'CHANNEL_OFFLINE', 'no media yet', 'live-not-yet');
+    return sendText(req, reply, c, `${r.id}|${skip}`, kind, M3U8, () => renderLiveMediaPlaylist(tl, r.id, { lowLatency: c.lowLatency, skip, uris })) ?? noMedia(c);
   });
 
   app.get<{ Params: ObjectParams }>('/live/:channel/:rendition/:object', async (req, reply) => {
@@ -203,12 +201,12 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
     const tl = c.timeline;
     if (obj.kind === 'init') {
       const data = await deps.channels.storedInit(c, r, obj.session);
-      if (!data) return fail(reply, c, 'LIVE_NOT_YET', `no init segment for session ${obj.session}`, 'live-not-yet');
+      if (!data) throw createError('LIVE_NOT_YET', `no init segment for session ${obj.session}`);
       return sendBuffer(req, reply, c, data, `"${c.id}-${r.id}-init-${obj.session}-${data.length}"`, type);
     }
     const find = (): LiveSegment | undefined => r.segments.find((s) => s.msn === obj.msn);
     const first = r.segments[0]?.msn ?? tl.nextMsn;
-    if (obj.msn < first) return fail(reply, c, 'SEGMENT_NOT_FOUND', `segment ${obj.msn} left the DVR window (first is ${first})`, 'error-not-found');
+    if (obj.msn < first) throw createError('SEGMENT_NOT_FOUND', `segment ${obj.msn} left the DVR window (first is ${first})`);
     if (obj.kind === 'part') {
       const { msn, part } = obj;
       const done = (): boolean => {
@@ -221,26 +219,26 @@ export function registerLiveRoutes(app: FastifyInstance, deps: LiveRouteDeps): v
         const perSegment = Math.ceil(tl.config.segmentTargetSec / tl.partTarget);
         const ahead = (msn - pos.msn) * perSegment + part - (pos.part ?? -1);
         if (tl.ended || !c.session || msn > tl.nextMsn || ahead > advancePartLimit(tl.partTarget)) {
-          return fail(reply, c, 'LIVE_NOT_YET', `part ${msn}.${part} is not available`, 'live-not-yet');
+          throw createError('LIVE_NOT_YET', `part ${msn}.${part} is not available`);
         }
         if (!(await c.waitFor(done, holdMs(c), abortOf(req)))) {
           if (req.raw.destroyed) return reply;
-          return fail(reply, c, 'LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `part ${msn}.${part} did not appear in time`, 'error-server');
+          throw createError('LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `part ${msn}.${part} did not appear in time`);
         }
       }
       const s = find()!;
-      if (part >= s.parts.length || s.chunks.length === 0) return fail(reply, c, 'LIVE_NOT_YET', `segment ${msn} has no part ${part}`, 'error-not-found');
+      if (part >= s.parts.length || s.chunks.length === 0) throw createError('NOT_FOUND', `segment ${msn} has no part ${part}`);
       const data = partData(s, part);
       return sendBuffer(req, reply, c, data, `"${c.id}-${r.id}-${msn}.${part}-${data.length}"`, type);
     }
     // A whole segment.
     let s = find();
     if (!s) {
-      if (tl.ended || !c.session || obj.msn !== tl.nextMsn) return fail(reply, c, 'LIVE_NOT_YET', `segment ${obj.msn} is not available`, 'live-not-yet');
+      if (tl.ended || !c.session || obj.msn !== tl.nextMsn) throw createError('LIVE_NOT_YET', `segment ${obj.msn} is not available`);
       // The next segment (DASH players ask for it before it starts, availabilityTimeOffset).
       if (!(await c.waitFor(() => find() !== undefined, holdMs(c), abortOf(req)))) {
         if (req.raw.destroyed) return reply;
-        return fail(reply, c, 'LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `segment ${obj.msn} did not start in time`, 'error-server');
+        throw createError('LIVE_TIMEOUT', c.isReleased ? 'the origin is shutting down: retry on another one' : `segment ${obj.msn} did not start in time`);
       }
       s = find()!;
     }
