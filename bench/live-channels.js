@@ -9,15 +9,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../dist/config.js';
-import { createServer } from '../dist/server.js';
-import { createLogger } from '../dist/shared/logger.js';
-import { freePort } from './lib.js';
+import { freePort, startLiveServer } from './lib.js';
 
 const COUNTS = (process.argv[2] ?? '1,4,8').split(',').map(Number);
 const WARM_MS = 6000;
 const MEASURE_MS = 15000;
-const TOKEN = 'bench-token-0123456789abcdef';
 const TICK = 100; // USER_HZ
 const dir = mkdtempSync(join(tmpdir(), 'cascade-bench-channels-'));
 const sample = join(dir, 'sample.flv');
@@ -54,15 +50,12 @@ async function measure(sampleCpu) {
 }
 
 // Cascade, in this process: its own CPU plus its ffmpeg children.
-const config = loadConfig({ dataDir: join(dir, 'cascade'), port: 0, apiToken: TOKEN }, { ...process.env, CASCADE_RTMP_PORT: '0', CASCADE_SRT_PORTS: '29200-29299' });
-const server = await createServer(config, { logger: createLogger('warn') });
-const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
-const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+const { server, url, auth, channel } = await startLiveServer(join(dir, 'cascade'), '29200-29299');
 const cascade = {};
 for (const n of COUNTS) {
   const urls = [];
   for (let i = 0; i < n; i++) {
-    const ch = await (await fetch(`${url}/api/v1/channels/c${n}x${i}`, { method: 'PUT', headers: auth, body: JSON.stringify({ ladder: 'passthrough', lowLatency: true }) })).json();
+    const ch = await channel(`c${n}x${i}`, { ladder: 'passthrough', lowLatency: true });
     urls.push(ch.ingest.rtmp);
   }
   startPublishers(urls);

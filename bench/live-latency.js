@@ -16,12 +16,9 @@ import { createServer as createHttp } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { loadConfig } from '../dist/config.js';
-import { createServer } from '../dist/server.js';
-import { createLogger } from '../dist/shared/logger.js';
+import { startLiveServer, testSignalPublisher } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 60);
-const TOKEN = 'bench-token-0123456789abcdef';
 const nm = new URL('../node_modules/', import.meta.url).pathname;
 const LIBS = { hls: join(nm, 'hls.js/dist/hls.min.js'), dash: join(nm, 'dashjs/dist/modern/umd/dash.all.min.js') };
 
@@ -48,9 +45,7 @@ document.body.appendChild(s);
 const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor((a.length * p) / 100))];
 
 const dir = mkdtempSync(join(tmpdir(), 'cascade-bench-live-'));
-const config = loadConfig({ dataDir: dir, port: 0, apiToken: TOKEN }, { ...process.env, CASCADE_RTMP_PORT: '0', CASCADE_SRT_PORTS: '29000-29009' });
-const server = await createServer(config, { logger: createLogger('warn') });
-const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
+const { server, url, auth, channel } = await startLiveServer(dir, '29000-29009');
 const page = createHttp((req, res) => {
   const u = new URL(req.url, 'http://x');
   const lib = /^\/lib\/(\w+)\.js$/.exec(u.pathname)?.[1];
@@ -59,10 +54,8 @@ const page = createHttp((req, res) => {
 }).listen(0, '127.0.0.1');
 await new Promise((r) => page.once('listening', r));
 const pageOrigin = `http://127.0.0.1:${page.address().port}`;
-const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const ch = await (await fetch(`${url}/api/v1/channels/bench`, { method: 'PUT', headers: auth, body: JSON.stringify({ ladder: process.env.BENCH_LADDER ?? 'low', lowLatency: true }) })).json();
-const pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000',
-  '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', '-b:v', '800k', '-c:a', 'aac', '-f', 'flv', ch.ingest.rtmp], { stdio: 'ignore' });
+const ch = await channel('bench', { ladder: process.env.BENCH_LADDER ?? 'low', lowLatency: true });
+const pub = spawn('ffmpeg', testSignalPublisher(ch.ingest.rtmp), { stdio: 'ignore' });
 for (let i = 0; i < 100; i++) {
   const r = await fetch(`${url}/live/bench/manifest.mpd`);
   if (r.status === 200) break;

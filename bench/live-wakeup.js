@@ -13,13 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { loadConfig } from '../dist/config.js';
-import { createServer } from '../dist/server.js';
-import { createLogger } from '../dist/shared/logger.js';
+import { startLiveServer, testSignalPublisher } from './lib.js';
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const CLIENTS = Number(process.argv[3] ?? 50);
-const TOKEN = 'bench-token-0123456789abcdef';
 const now = () => performance.timeOrigin + performance.now();
 const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor((a.length * p) / 100))];
 
@@ -58,13 +55,9 @@ if (!isMainThread) {
   parentPort.postMessage({ kind: 'done' });
 } else {
 const dir = mkdtempSync(join(tmpdir(), 'cascade-bench-wakeup-'));
-const config = loadConfig({ dataDir: dir, port: 0, apiToken: TOKEN }, { ...process.env, CASCADE_RTMP_PORT: '0', CASCADE_SRT_PORTS: '29100-29109' });
-const server = await createServer(config, { logger: createLogger('warn') });
-const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
-const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const ch = await (await fetch(`${url}/api/v1/channels/bench`, { method: 'PUT', headers: auth, body: JSON.stringify({ ladder: 'passthrough', lowLatency: true }) })).json();
-const pub = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000',
-  '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', '-b:v', '800k', '-c:a', 'aac', '-f', 'flv', ch.ingest.rtmp], { stdio: 'ignore' });
+const { server, url, auth, channel } = await startLiveServer(dir, '29100-29109');
+const ch = await channel('bench', { ladder: 'passthrough', lowLatency: true });
+const pub = spawn('ffmpeg', testSignalPublisher(ch.ingest.rtmp), { stdio: 'ignore' });
 const playlist = `${url}/live/bench/source/media.m3u8`;
 for (let i = 0; i < 100 && (await fetch(playlist)).status !== 200; i++) await new Promise((r) => setTimeout(r, 200));
 
