@@ -4,7 +4,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 
-export async function findProcesses(match: (argv: string[]) => boolean): Promise<number[]> {
+export interface ProcessInfo { pid: number; ppid: number; argv: string[] }
+
+export async function findProcesses(match: (p: ProcessInfo) => boolean): Promise<number[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');
@@ -16,7 +18,10 @@ export async function findProcesses(match: (argv: string[]) => boolean): Promise
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     try {
       const argv = (await readFile(`/proc/${e}/cmdline`, 'utf8')).split('\0').filter(Boolean);
-      if (argv.length && match(argv)) found.push(Number(e));
+      if (argv.length === 0) continue;
+      const stat = await readFile(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (match({ pid: Number(e), ppid, argv })) found.push(Number(e));
     } catch {
       // gone, or not ours to read
     }

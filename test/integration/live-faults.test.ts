@@ -5,12 +5,13 @@
  * even at debug level and when publishers are refused.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_TOKEN, api } from '../helpers/server.js';
 import { createChannel, publish, waitChannel, waitSegments } from '../helpers/live.js';
 import { spawnServe, stopChild, type ServeProcess } from '../helpers/processes.js';
+import { findProcesses } from '../../src/shared/orphans.js';
 
 let dir: string;
 let serve: ServeProcess;
@@ -27,20 +28,8 @@ afterAll(async () => {
 });
 
 /** ffmpeg children of the server whose command line matches. */
-async function ffmpegChildren(match: RegExp): Promise<number[]> {
-  const out: number[] = [];
-  for (const p of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
-    try {
-      const stat = await readFile(`/proc/${p}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== serve.child.pid) continue;
-      const cmd = (await readFile(`/proc/${p}/cmdline`, 'utf8')).split('\0').join(' ');
-      if (/ffmpeg/.test(cmd) && match.test(cmd)) out.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
+const ffmpegChildren = (match: RegExp): Promise<number[]> =>
+  findProcesses(({ ppid, argv }) => ppid === serve.child.pid && /ffmpeg/.test(argv[0]) && match.test(argv.join(' ')));
 
 it('the live ffmpeg killed under a publisher: reason recorded, publisher released, its return continues the channel', async () => {
   const ch = await createChannel(serve.url, 'crash', { ladder: 'low', lowLatency: true });

@@ -215,6 +215,10 @@ describe('LL-HLS playlists (RFC 8216bis)', () => {
     expect(init.headers.get('cache-control')).toMatch(/immutable/);
     const gz = await fetch(playlist('v360'), { headers: { 'accept-encoding': 'gzip' } });
     expect(gz.headers.get('content-encoding')).toBe('gzip');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^cascade_live_channels 1$/m);
+    expect(metrics).toMatch(/^cascade_live_channels_live 1$/m);
+    expect(metrics).toMatch(/^cascade_live_held_requests \d+$/m);
   });
 });
 

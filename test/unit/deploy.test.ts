@@ -16,4 +16,9 @@ it('docker-compose.yml is valid (docker-compose config) and its edges run deploy
   const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
   expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends ffmpeg/);
   expect(dockerfile).toMatch(/npm ci/);
+  // Everything the package needs at run time is in the image (dist is built there, docs are for
+  // readers); the console
+  // assets were once missing.
+  const files: string[] = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).files;
+  for (const f of files.filter((x) => x !== 'dist' && x !== 'docs' && !x.includes('.'))) expect(dockerfile, f).toMatch(new RegExp(`COPY ${f} `));
 });
