@@ -138,8 +138,11 @@ export class ChannelService {
       if (c.session) c.session.stopped = true;
       c.session?.stop('server shutting down');
       c.timeline.endSession();
-      await this.saveState(c).catch(() => undefined);
+      this.background(this.saveState(c), c.id, 'channel state could not be stored');
     }
+    // Segments closed above are still being stored (and index themselves when they land).
+    await Promise.allSettled([...this.channels.values()].map((c) => c.archiving));
+    await this.drainWrites();
   }
 
   get(id: string): Channel | undefined {
@@ -259,6 +262,8 @@ export class ChannelService {
     await c.archiving;
     c.markRemoved();
     this.channels.delete(id);
+    // No write of this channel may land after its objects are deleted.
+    await this.drainWrites();
     await this.persist.remove(id);
     this.log.info({ channel: id }, 'channel removed');
   }
@@ -335,7 +340,7 @@ export class ChannelService {
       specs,
       {
         changed: () => channel?.notify(),
-        segmentOpened: () => channel && void this.saveState(channel).catch((err) => this.log.error({ channel: def.id, err }, 'channel state could not be stored')),
+        segmentOpened: () => channel && this.background(this.saveState(channel), def.id, 'channel state could not be stored'),
         segmentComplete: (r, seg) => channel && this.onSegmentComplete(channel, r, seg),
         evicted: (r, seg) => channel && this.onEvicted(channel, r, seg),
       },
@@ -384,6 +389,18 @@ export class ChannelService {
     };
   }
 
+  /** Writes that run beside the media path; shutdown and removal wait for them (no write lands after). */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  private background(p: Promise<unknown>, channel: string, failure: string): void {
+    const tracked = p.catch((err) => this.log.error({ channel, err }, failure)).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
+  private async drainWrites(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
   private async saveState(c: Channel): Promise<void> {
     await this.persist.writeState(c.id, this.stateOf(c));
   }
@@ -397,20 +414,21 @@ export class ChannelService {
 
   private onSegmentComplete(c: Channel, r: LiveRendition, seg: LiveSegment): void {
     if (seg.chunks.length === 0) return;
-    void this.persist.putMedia(channelKeys.segment(c.id, r.id, seg.msn), segmentData(seg)).then(
-      () => {
+    this.background(
+      this.persist.putMedia(channelKeys.segment(c.id, r.id, seg.msn), segmentData(seg)).then(() => {
         seg.stored = true;
         // The window index names a segment only once its bytes are stored in every rendition, so a
         // restart never lists a segment it cannot serve (one in flight becomes a gap).
         const everywhere = c.timeline.renditions.every((x) => x.segments.find((s) => s.msn === seg.msn)?.stored ?? true);
-        if (everywhere) void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
-      },
-      (err) => this.log.error({ channel: c.id, rendition: r.id, msn: seg.msn, err }, 'segment could not be stored'),
+        if (everywhere) this.background(this.saveState(c), c.id, 'channel state could not be stored');
+      }),
+      c.id,
+      `segment ${r.id}/${seg.msn} could not be stored`,
     );
   }
 
   private onEvicted(c: Channel, r: LiveRendition, seg: LiveSegment): void {
-    void this.store.delete(channelKeys.segment(c.id, r.id, seg.msn)).catch(() => undefined);
+    this.background(this.store.delete(channelKeys.segment(c.id, r.id, seg.msn)), c.id, 'an evicted segment could not be deleted');
   }
 
   private fail(c: Channel, code: ErrorCode, message: string): CascadeError {
@@ -621,7 +639,7 @@ export class ChannelService {
         if (!session.began && !this.beginSession(c, session)) return;
         session.lastOutputAt = this.now();
         for (const u of units) {
-          if (u.kind === 'header') void this.persist.putMedia(channelKeys.init(c.id, o.renditionId, c.timeline.session), u.data).catch((err) => this.log.error({ channel: c.id, err }, 'init segment could not be stored'));
+          if (u.kind === 'header') this.background(this.persist.putMedia(channelKeys.init(c.id, o.renditionId, c.timeline.session), u.data), c.id, 'init segment could not be stored');
           c.timeline.push(o.renditionId, u, this.now());
           if (session.protocol === 'srt' && u.kind === 'chunk' && o.kind === 'video') session.samples.push([this.now(), u.data.length, 1]);
           else if (session.protocol === 'srt' && u.kind === 'chunk') session.samples.push([this.now(), u.data.length, 0]);
@@ -659,7 +677,7 @@ export class ChannelService {
     if (session.no <= c.timeline.session) session.no = c.allocatedSession = Math.max(c.allocatedSession, c.timeline.session) + 1;
     c.timeline.beginSession(session.no);
     c.lastError = undefined;
-    void this.saveState(c).catch((err) => this.log.error({ channel: c.id, err }, 'channel state could not be stored'));
+    this.background(this.saveState(c), c.id, 'channel state could not be stored');
     this.log.info({ channel: c.id, protocol: session.protocol, session: c.timeline.session }, 'live session started');
     c.notify();
     return true;
@@ -671,7 +689,7 @@ export class ChannelService {
       c.session = undefined;
       if (session.began) {
         c.timeline.endSession();
-        void this.saveState(c).catch(() => undefined);
+        this.background(this.saveState(c), c.id, 'channel state could not be stored');
         this.log.info({ channel: c.id, protocol: session.protocol }, 'live session ended');
       }
     }
