@@ -52,7 +52,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'liveLatencyTargetMs', env: 'CASCADE_LIVE_LATENCY_MS', default: '3000', description: 'LL-DASH ServiceDescription Latency@target (ms).' },
   { key: 'srtLatencyMs', env: 'CASCADE_SRT_LATENCY_MS', default: '200', description: 'SRT receiver latency (ms).' },
   { key: 'logLevel', env: 'CASCADE_LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent (JSON lines on stderr).' },
-  { key: 'edges', env: 'CASCADE_EDGES', default: '[]', description: 'Pre-positioning targets as JSON (see INTERFACE); validated now, used by a later version.' },
+  { key: 'edges', env: 'CASCADE_EDGES', default: '[]', description: 'Pre-positioning targets as JSON: `http-cache` edges `{name, kind, url, concurrency?, maxBytesPerSec?, hitHeader?, hitPattern?, purge?: purge|ban|none, purgePrefix?}` and `s3` edges `{name, kind, bucket, prefix?, endpoint?, region?, concurrency?, maxBytesPerSec?}` (see docs/push.md).' },
+  { key: 'pushConcurrency', env: 'CASCADE_PUSH_CONCURRENCY', default: '8', description: 'Objects a push transfers at once per edge (an edge\'s `concurrency` overrides it).' },
+  { key: 'pushMaxBytesPerSec', env: 'CASCADE_PUSH_MAX_BYTES_PER_SEC', default: '0', description: 'Bandwidth cap of a push per edge in bytes/s, so warming does not starve playback (0: none; an edge\'s `maxBytesPerSec` overrides it).' },
+  { key: 'pushMaxAttempts', env: 'CASCADE_PUSH_MAX_ATTEMPTS', default: '4', description: 'Attempts per object (with exponential back-off) before it counts as failed for that edge.' },
+  { key: 'pushTimeoutMs', env: 'CASCADE_PUSH_TIMEOUT_MS', default: '30000', description: 'One request of a push slower than this fails (and is retried).' },
+  { key: 'pushHeadSec', env: 'CASCADE_PUSH_HEAD_SEC', default: '300', description: 'Within a budget, the first seconds of every selected title come before the rest of any title.' },
+  { key: 'demandHalfLifeHours', env: 'CASCADE_DEMAND_HALF_LIFE_HOURS', default: '24', description: 'Half-life of the request counts that rank titles for `top` pushes.' },
 ];
 
 const byKey = new Map(CONFIG_OPTIONS.map((o) => [o.key, o]));

@@ -11,14 +11,41 @@ export type StorageConfig =
   | { kind: 'file'; dir: string }
   | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region: string; forcePathStyle: boolean; multipartThresholdBytes: number };
 
-export interface EdgeConfig {
+/** Settings every edge has: how hard a push may drive it. */
+interface EdgeCommon {
   name: string;
-  kind: 'http-cache' | 's3';
-  url?: string;
-  bucket?: string;
-  prefix?: string;
-  endpoint?: string;
+  /** Objects transferred at once to this edge. */
+  concurrency: number;
+  /** Bytes per second a push may move to this edge (0: no cap). */
+  maxBytesPerSec: number;
 }
+
+/** A pull cache (Varnish, nginx proxy_cache, a CDN hostname), warmed by requesting objects through it. */
+export interface HttpCacheEdgeConfig extends EdgeCommon {
+  kind: 'http-cache';
+  url: string;
+  /**
+   * How a cached object shows: the response header to read and a pattern its value matches on a
+   * hit. Default: X-Cache / X-Cache-Status / CF-Cache-Status containing HIT, else Age > 0.
+   */
+  hitHeader?: string;
+  hitPattern?: string;
+  /** Invalidation: PURGE per object URL, one BAN of the title's prefix, or none. */
+  purge: 'purge' | 'ban' | 'none';
+  /** When set, a purge is `GET {purgePrefix}{path}` instead of `PURGE {path}` (nginx cache_purge). */
+  purgePrefix?: string;
+}
+
+/** An object store an edge serves from, filled by copying objects into it. */
+export interface S3EdgeConfig extends EdgeCommon {
+  kind: 's3';
+  bucket: string;
+  prefix: string;
+  endpoint?: string;
+  region: string;
+}
+
+export type EdgeConfig = HttpCacheEdgeConfig | S3EdgeConfig;
 
 export interface Config {
   host: string;
@@ -55,6 +82,16 @@ export interface Config {
   signing: { keys: Array<{ id: string; secret: string }>; required: boolean; ttlSec: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   edges: EdgeConfig[];
+  push: {
+    /** Half-life of the demand counters that rank titles for `top` pushes (hours). */
+    demandHalfLifeHours: number;
+    /** The first seconds of a title that rank before the rest of it (what a viewer hits on play). */
+    headSec: number;
+    /** Attempts per object before it counts as failed. */
+    maxAttempts: number;
+    /** One request to an edge slower than this fails (and is retried). */
+    timeoutMs: number;
+  };
   live: {
     enabled: boolean;
     rtmpPort: number;
@@ -134,7 +171,7 @@ export function parseStorageUrl(url: string, env: NodeJS.ProcessEnv, field = 'st
   throw new ConfigError(field, `unsupported storage scheme ${JSON.stringify(scheme)} (file:// or s3://)`);
 }
 
-function parseEdges(raw: unknown, field: string): EdgeConfig[] {
+function parseEdges(raw: unknown, field: string, env: NodeJS.ProcessEnv, defaults: { concurrency: number; maxBytesPerSec: number }): EdgeConfig[] {
   if (raw === undefined) return [];
   let list = raw;
   if (typeof raw === 'string') {
@@ -146,20 +183,49 @@ function parseEdges(raw: unknown, field: string): EdgeConfig[] {
   }
   if (!Array.isArray(list)) throw new ConfigError(field, 'must be a JSON array of edges');
   const names = new Set<string>();
-  return list.map((e, i) => {
+  return list.map((e, i): EdgeConfig => {
     const f = `${field}[${i}]`;
     if (!e || typeof e !== 'object') throw new ConfigError(f, 'must be an object');
     const edge = e as Record<string, unknown>;
     if (typeof edge.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(edge.name)) throw new ConfigError(`${f}.name`, 'must be a short id');
+    if (edge.name === 'all') throw new ConfigError(`${f}.name`, '"all" means every edge and cannot name one');
     if (names.has(edge.name)) throw new ConfigError(`${f}.name`, `duplicate edge name ${edge.name}`);
     names.add(edge.name);
+    const str = (k: string): string | undefined => {
+      if (edge[k] === undefined) return undefined;
+      if (typeof edge[k] !== 'string') throw new ConfigError(`${f}.${k}`, 'must be a string');
+      return edge[k] as string;
+    };
+    const common = {
+      name: edge.name,
+      concurrency: int(`${f}.concurrency`, edge.concurrency ?? defaults.concurrency, 1, 256),
+      maxBytesPerSec: int(`${f}.maxBytesPerSec`, edge.maxBytesPerSec ?? defaults.maxBytesPerSec, 0, Number.MAX_SAFE_INTEGER),
+    };
     if (edge.kind === 'http-cache') {
-      if (typeof edge.url !== 'string' || !/^https?:\/\//.test(edge.url)) throw new ConfigError(`${f}.url`, 'an http-cache edge needs an http(s) url');
-      return { name: edge.name, kind: 'http-cache', url: edge.url };
+      const url = str('url');
+      if (!url || !/^https?:\/\/[^/?#]+\/?$/.test(url)) throw new ConfigError(`${f}.url`, 'an http-cache edge needs an http(s) url of a host (no path)');
+      const purge = str('purge') ?? 'purge';
+      if (!['purge', 'ban', 'none'].includes(purge)) throw new ConfigError(`${f}.purge`, 'must be purge, ban or none');
+      const hitPattern = str('hitPattern');
+      if (hitPattern !== undefined) {
+        try {
+          new RegExp(hitPattern);
+        } catch {
+          throw new ConfigError(`${f}.hitPattern`, 'must be a regular expression');
+        }
+      }
+      const purgePrefix = str('purgePrefix');
+      if (purgePrefix !== undefined && !/^\/[A-Za-z0-9._~/-]*$/.test(purgePrefix)) throw new ConfigError(`${f}.purgePrefix`, 'must be a path like /purge');
+      return { ...common, kind: 'http-cache', url: url.replace(/\/$/, ''), hitHeader: str('hitHeader'), hitPattern, purge: purge as 'purge' | 'ban' | 'none', purgePrefix };
     }
     if (edge.kind === 's3') {
-      if (typeof edge.bucket !== 'string' || !edge.bucket) throw new ConfigError(`${f}.bucket`, 'an s3 edge needs a bucket');
-      return { name: edge.name, kind: 's3', bucket: edge.bucket, prefix: typeof edge.prefix === 'string' ? edge.prefix : '', endpoint: typeof edge.endpoint === 'string' ? edge.endpoint : undefined };
+      const bucket = str('bucket');
+      if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError(`${f}.bucket`, 'an s3 edge needs a valid bucket name');
+      let prefix = (str('prefix') ?? '').replace(/^\/+/, '');
+      if (prefix && !prefix.endsWith('/')) prefix += '/';
+      const endpoint = str('endpoint');
+      if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new ConfigError(`${f}.endpoint`, 'must be an http(s) URL');
+      return { ...common, kind: 's3', bucket, prefix, endpoint, region: str('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1' };
     }
     throw new ConfigError(`${f}.kind`, 'must be "http-cache" or "s3"');
   });
@@ -267,7 +333,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     tlsKeyFile,
     signing: { keys, required, ttlSec: int('playbackTokenTtlSec', pick('playbackTokenTtlSec') ?? 6 * 3600, 60, 30 * 24 * 3600) },
     logLevel: logLevel as Config['logLevel'],
-    edges: parseEdges(pick('edges'), 'edges'),
+    edges: parseEdges(pick('edges'), 'edges', env, {
+      concurrency: int('pushConcurrency', pick('pushConcurrency') ?? 8, 1, 256),
+      maxBytesPerSec: int('pushMaxBytesPerSec', pick('pushMaxBytesPerSec') ?? 0, 0, Number.MAX_SAFE_INTEGER),
+    }),
+    push: {
+      demandHalfLifeHours: num('demandHalfLifeHours', pick('demandHalfLifeHours') ?? 24, 0.01, 24 * 365),
+      headSec: int('pushHeadSec', pick('pushHeadSec') ?? 300, 0, 24 * 3600),
+      maxAttempts: int('pushMaxAttempts', pick('pushMaxAttempts') ?? 4, 1, 20),
+      timeoutMs: int('pushTimeoutMs', pick('pushTimeoutMs') ?? 30_000, 100, 600_000),
+    },
   };
 }
 

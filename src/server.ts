@@ -12,6 +12,9 @@ import { createLogger, type Logger } from './shared/logger.js';
 import { writeFileAtomic } from './shared/fs-util.js';
 import { Supervisor } from './shared/supervisor.js';
 import { openStore, type ObjectStore } from './storage/index.js';
+import { PushService } from './push/push-service.js';
+import type { OriginFetch } from './push/edges.js';
+import { signToken, titlePrefix } from './origin/signed-urls.js';
 
 export interface Server {
   app: FastifyInstance;
@@ -20,6 +23,7 @@ export interface Server {
   catalog: Catalog;
   ingest: IngestService;
   channels: ChannelService;
+  pushes: PushService;
   supervisor: Supervisor;
   apiToken: string;
   /** True when the token was generated (and saved) by this start. */
@@ -85,7 +89,33 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     undefined,
     catalog,
   );
+  // The push reads the origin in process (no socket), as a player would see it: with the shield
+  // header when one is configured, and a token when signed playback is required.
+  let appRef: FastifyInstance | undefined;
+  const originFetch: OriginFetch = async (method, path) => {
+    const res = await appRef!.inject({ method, url: path, headers: { 'x-cascade-push': '1', 'accept-encoding': 'identity', ...(config.shieldSecret ? { 'x-cascade-shield': config.shieldSecret } : {}) } });
+    return { status: res.statusCode, headers: res.headers, body: res.rawPayload };
+  };
+  const pushCounters = { objects: undefined as undefined | ((l: Record<string, string>) => void), bytes: undefined as undefined | ((l: Record<string, string>, n: number) => void) };
+  const pushes = new PushService(
+    {
+      dataDir: config.dataDir,
+      edges: config.edges,
+      cdnBaseUrls: config.cdnBaseUrls,
+      demandHalfLifeHours: config.push.demandHalfLifeHours,
+      headSec: config.push.headSec,
+      maxAttempts: config.push.maxAttempts,
+      timeoutMs: config.push.timeoutMs,
+    },
+    catalog,
+    originFetch,
+    logger.child({ component: 'push' }),
+    { object: (edge, result) => pushCounters.objects?.({ edge, result }), bytes: (edge, n) => pushCounters.bytes?.({ edge }, n) },
+    config.signing.required ? (id) => `token=${signToken(config.signing.keys, titlePrefix(id), Math.floor(Date.now() / 1000) + 3600)}` : undefined,
+  );
   const { app, metrics } = buildApp({
+    pushes: config.edges.length ? pushes : undefined,
+    onPlayback: (title, rendition) => pushes.demand.record(title, rendition),
     channels: config.live.enabled ? channels : undefined,
     liveLatencyTargetMs: config.live.latencyTargetMs,
     logger,
@@ -105,12 +135,19 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     shieldSecret: config.shieldSecret,
     hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
   });
+  appRef = app;
+  const objects = metrics.family('cascade_push_objects_total', 'Objects a push handled, by edge and result (done, present: the edge had it, failed)');
+  const bytes = metrics.family('cascade_push_bytes_total', 'Bytes a push moved to each edge');
+  pushCounters.objects = (l) => objects.inc(l);
+  pushCounters.bytes = (l, n) => bytes.inc(l, n);
+  metrics.gauge('cascade_pushes_running', () => pushes.activeCount);
   metrics.gauge('cascade_child_processes', () => supervisor.running);
   metrics.gauge('cascade_live_channels', () => channels.list().length);
   metrics.gauge('cascade_live_channels_live', () => channels.list().filter((c) => c.session?.began).length);
   // LL-HLS blocking reloads, held parts and segments in production waiting for media.
   metrics.gauge('cascade_live_held_requests', () => channels.list().reduce((n, c) => n + c.waiting, 0));
   await ingest.start();
+  await pushes.start();
   if (config.live.enabled) await channels.start();
   // The origin can serve without ffmpeg, but every job would fail: say so at start.
   for (const [name, bin] of [['ffmpeg', config.ffmpegPath], ['ffprobe', config.ffprobePath]] as const) {
@@ -125,6 +162,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     catalog,
     ingest,
     channels,
+    pushes,
     supervisor,
     apiToken: token,
     tokenGenerated: generated,
@@ -132,6 +170,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     close: () =>
       (closing ??= (async () => {
         await channels.close();
+        await pushes.close();
         await app.close();
         await ingest.close();
         await supervisor.close();

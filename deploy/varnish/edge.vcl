@@ -3,8 +3,20 @@ vcl 4.1;
 # (s-maxage over max-age, RFC 9111) and, per RFC 5861:
 #   stale-while-revalidate=N → an expired object is served for N s while it is refetched
 #   stale-if-error=N        → an expired object is served for N s while the origin is down
+# Objects are keyed by URL only (one site per edge), so a push that warms the edge through its own
+# address serves players who reach it by any host name. PURGE (one URL) and BAN (a URL prefix) come
+# from Cascade's push service when titles change; only the hosts in `purgers` may send them.
 # Replace ${ORIGIN_HOST} and ${ORIGIN_PORT} (the tests do it for you).
 import std;
+
+acl purgers {
+  "localhost";
+  "127.0.0.1";
+  "::1";
+  "10.0.0.0"/8;
+  "172.16.0.0"/12;
+  "192.168.0.0"/16;
+}
 
 backend origin {
   .host = "${ORIGIN_HOST}";
@@ -21,6 +33,17 @@ backend origin {
 }
 
 sub vcl_recv {
+  if (req.method == "PURGE" || req.method == "BAN") {
+    if (client.ip !~ purgers) {
+      return (synth(405, "Not allowed"));
+    }
+    if (req.method == "PURGE") {
+      return (purge);
+    }
+    # Every object whose URL starts with the given path (e.g. /vod/film/v2/).
+    ban("obj.http.X-Cascade-Url ~ ^" + regsuball(req.url, "([.?*+()\[\]{}|^$\\])", "\\\1"));
+    return (synth(200, "Banned"));
+  }
   # Playback is anonymous: never let a client header split or bypass the cache.
   unset req.http.Cookie;
   if (req.restarts > 0 && req.http.X-Cascade-Refresh) {
@@ -30,7 +53,14 @@ sub vcl_recv {
   }
 }
 
+sub vcl_hash {
+  hash_data(req.url);
+  return (lookup);
+}
+
 sub vcl_backend_response {
+  # Kept on the object for BANs (the ban lurker matches obj.*, never req.*).
+  set beresp.http.X-Cascade-Url = bereq.url;
   # Grace covers the longer of the two stale windows; vcl_hit decides which one applies.
   set beresp.grace = 0s;
   set beresp.http.X-Cascade-SWR = "0";
@@ -63,6 +93,7 @@ sub vcl_hit {
 
 sub vcl_deliver {
   unset resp.http.X-Cascade-SWR;
+  unset resp.http.X-Cascade-Url;
   if (obj.hits > 0) {
     set resp.http.X-Cache = "HIT";
   } else {

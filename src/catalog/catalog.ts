@@ -29,7 +29,14 @@ export const titleKeys = {
   track: (id: string, version: string, object: string): string => `titles/${id}/${version}/${object}`,
   timeline: (id: string, version: string): string => `titles/${id}/${version}/timeline.json`,
   current: (id: string): string => `titles/${id}/current.json`,
+  release: (id: string): string => `titles/${id}/release.json`,
 };
+
+/**
+ * Versions that players will no longer reach: all of a deleted title's, or those a publish pruned.
+ * `aliasChanged`: the unversioned URLs now point elsewhere (a new version, or nothing).
+ */
+export interface Invalidation { titleId: string; versions: TitleTimeline[]; aliasChanged: boolean; deleted: boolean }
 
 export class Catalog {
   private readonly timelines = new LruCache<string, TitleTimeline>({ maxEntries: 512 });
@@ -37,10 +44,56 @@ export class Catalog {
   // Bounded: hostile requests for random title ids must not grow memory.
   private readonly pointers = new LruCache<string, { value: CurrentPointer | undefined; at: number }>({ maxEntries: 10_000 });
 
+  private readonly invalidationListeners: Array<(i: Invalidation) => void> = [];
+
   constructor(
     readonly store: ObjectStore,
     private readonly log: Logger,
   ) {}
+
+  /** Called after a publish or a delete leaves objects that edges may still hold. */
+  onInvalidate(listener: (i: Invalidation) => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
+  private invalidated(i: Invalidation): void {
+    for (const l of this.invalidationListeners) l(i);
+  }
+
+  /** Timelines of the versions stored for a title (read before they are deleted). */
+  private async storedTimelines(id: string, versions: Iterable<string>): Promise<TitleTimeline[]> {
+    const out: TitleTimeline[] = [];
+    for (const v of versions) {
+      const t = await this.timeline(id, v).catch(() => undefined);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  private async storedVersions(id: string): Promise<Set<string>> {
+    const versions = new Set<string>();
+    for await (const o of this.store.list(titleKeys.prefix(id))) {
+      const rest = o.key.slice(titleKeys.prefix(id).length);
+      if (rest.includes('/')) versions.add(rest.split('/')[0]);
+    }
+    return versions;
+  }
+
+  /** The release time of a title (ISO), if one is set: pushes always include upcoming releases. */
+  async release(id: string): Promise<string | undefined> {
+    try {
+      return (JSON.parse((await this.store.getBuffer(titleKeys.release(id))).toString('utf8')) as { releaseAt?: string }).releaseAt;
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async setRelease(id: string, releaseAt: string | undefined): Promise<void> {
+    if (releaseAt === undefined) return this.store.delete(titleKeys.release(id));
+    const b = Buffer.from(JSON.stringify({ releaseAt }));
+    await this.store.put(titleKeys.release(id), b, b.length, 'application/json');
+  }
 
   /** Stores the tracks, then the timeline, then the pointer. On failure, removes what it stored. */
   async publish(timeline: TitleTimeline, files: PublishFile[], signal?: AbortSignal): Promise<void> {
@@ -59,24 +112,27 @@ export class Catalog {
       const pj = Buffer.from(JSON.stringify(pointer));
       await this.store.put(titleKeys.current(id), pj, pj.length, 'application/json');
       this.pointers.set(id, { value: pointer, at: Date.now() });
-      if (previous) await this.pruneVersions(id, [version, previous.version]);
+      if (previous) {
+        const pruned = await this.pruneVersions(id, [version, previous.version]);
+        this.invalidated({ titleId: id, versions: pruned, aliasChanged: true, deleted: false });
+      }
     } catch (err) {
       await this.store.deletePrefix(titleKeys.versionPrefix(id, version)).catch((e: unknown) => this.log.error({ err: e, id, version }, 'cleanup of a failed publish failed'));
       throw err;
     }
   }
 
-  private async pruneVersions(id: string, keep: string[]): Promise<void> {
-    const versions = new Set<string>();
-    for await (const o of this.store.list(titleKeys.prefix(id))) {
-      const rest = o.key.slice(titleKeys.prefix(id).length);
-      if (rest.includes('/')) versions.add(rest.split('/')[0]);
-    }
+  /** Deletes versions beyond the newest KEEP_VERSIONS; returns their timelines. */
+  private async pruneVersions(id: string, keep: string[]): Promise<TitleTimeline[]> {
+    const versions = await this.storedVersions(id);
     const stale = [...versions].filter((v) => !keep.includes(v)).sort();
-    for (const v of stale.slice(0, Math.max(0, versions.size - KEEP_VERSIONS))) {
+    const doomed = stale.slice(0, Math.max(0, versions.size - KEEP_VERSIONS));
+    const timelines = await this.storedTimelines(id, doomed);
+    for (const v of doomed) {
       await this.store.deletePrefix(titleKeys.versionPrefix(id, v));
       this.log.info({ id, version: v }, 'pruned old title version');
     }
+    return timelines;
   }
 
   async current(id: string, fresh = false): Promise<CurrentPointer | undefined> {
@@ -127,10 +183,12 @@ export class Catalog {
   /** Removes the pointer first (the title disappears at once), then the objects. */
   async delete(id: string): Promise<boolean> {
     const existed = (await this.current(id, true)) !== undefined;
+    const timelines = await this.storedTimelines(id, await this.storedVersions(id));
     await this.store.delete(titleKeys.current(id));
     this.pointers.set(id, { value: undefined, at: Date.now() });
     await this.store.deletePrefix(titleKeys.prefix(id));
     for (const k of this.timelines.keys()) if (k.startsWith(`${id}/`)) this.timelines.delete(k);
+    this.invalidated({ titleId: id, versions: timelines, aliasChanged: true, deleted: true });
     return existed;
   }
 

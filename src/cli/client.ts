@@ -5,6 +5,8 @@ import { Readable, Transform } from 'node:stream';
 import type { Job } from '../ingest/index.js';
 import type { TitleView } from '../origin/routes/api.js';
 import type { ChannelView } from '../ingest/live/channel-service.js';
+import type { PushView } from '../push/push-service.js';
+import type { PushPlan } from '../push/push-store.js';
 
 export class ApiError extends Error {
   constructor(
@@ -85,6 +87,35 @@ export class ApiClient {
   }
   stopChannel(id: string): Promise<ChannelView> {
     return this.call('POST', `/api/v1/channels/${encodeURIComponent(id)}/stop`);
+  }
+
+  pushPlan(body: Record<string, unknown>): Promise<PushPlan> {
+    return this.call('POST', '/api/v1/pushes/plan', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  }
+  createPush(body: Record<string, unknown>): Promise<PushView> {
+    return this.call('POST', '/api/v1/pushes', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  }
+  push(id: string): Promise<PushView> {
+    return this.call('GET', `/api/v1/pushes/${encodeURIComponent(id)}`);
+  }
+  pushes(): Promise<{ pushes: PushView[]; edges: Array<{ name: string; kind: string }> }> {
+    return this.call('GET', '/api/v1/pushes');
+  }
+  cancelPush(id: string): Promise<PushView> {
+    return this.call('DELETE', `/api/v1/pushes/${encodeURIComponent(id)}`);
+  }
+  setRelease(titleId: string, releaseAt: string | null): Promise<TitleView> {
+    return this.call('PUT', `/api/v1/titles/${encodeURIComponent(titleId)}/release`, { body: JSON.stringify({ releaseAt }), headers: { 'content-type': 'application/json' } });
+  }
+
+  /** Polls a push until it ends. */
+  async waitPush(id: string, onUpdate: (p: PushView) => void, intervalMs = 500): Promise<PushView> {
+    for (;;) {
+      const p = await this.push(id);
+      onUpdate(p);
+      if (p.status === 'succeeded' || p.status === 'failed' || p.status === 'canceled') return p;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
   }
 
   /** Polls a job until it ends. */

@@ -6,6 +6,7 @@ import { createServer, type Server } from '../server.js';
 import { ApiClient, ApiError } from './client.js';
 import { ProgressReporter } from './progress.js';
 import { runDemo } from './demo.js';
+import { PUSH_HELP, pushCommand } from './push.js';
 
 const USAGE = `usage: cascade <command> [options]
 
@@ -13,7 +14,7 @@ const USAGE = `usage: cascade <command> [options]
   demo    [--port 8080] [--data ./data]
   ingest  <file> --title <id> [--ladder <name|file.json>] [--server http://127.0.0.1:8080]
   live    create <id> [--low-latency] [--dvr <seconds>] [--ladder <name>] | ls | stop <id> | rm <id>
-  push    plan|run|schedule ...                                              (not implemented yet)
+  push    plan|run|schedule|ls|status|cancel|release ... [--top N] [--titles a,b] [--edges all] [--budget 50GB]
 
 Every command accepts --json.`;
 
@@ -44,6 +45,7 @@ examples:
   cascade live create news --low-latency --dvr 300
   ffmpeg -re -i input.mp4 -c:v libx264 -g 60 -c:a aac -f flv 'rtmp://127.0.0.1:1935/live/news?key=...'
   cascade live ls --json`,
+  push: PUSH_HELP,
   demo: `cascade demo [--port 8080] [--data ./data] [--json] [--exit-when-ready]
 
 Starts serve, encodes a generated 20 s sample and prints the console and playback URLs.`,
@@ -75,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'live':
         return await live(rest);
       case 'push':
-        return notYet(command, rest);
+        return await pushCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -156,13 +158,6 @@ async function live(args: string[]): Promise<number> {
     return 0;
   }
   err(`usage: ${HELP.live.split('\n\n')[0]}`);
-  return 2;
-}
-
-function notYet(command: string, rest: string[]): number {
-  const msg = `'cascade ${command}' is not implemented in this version of Cascade (live channels and pre-positioning are later milestones)`;
-  if (rest.includes('--json')) out(JSON.stringify({ error: { code: 'NOT_IMPLEMENTED', message: msg } }));
-  else err(`cascade: ${msg}`);
   return 2;
 }
 

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Catalog } from '../catalog/catalog.js';
 import type { IngestService } from '../ingest/index.js';
 import type { ChannelService } from '../ingest/live/channel-service.js';
+import type { PushService } from '../push/push-service.js';
 import { CascadeError, createError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
@@ -34,7 +35,13 @@ export interface AppDeps {
   now?: () => Date;
   channels?: ChannelService;
   liveLatencyTargetMs?: number;
+  /** Pre-positioning (plans, pushes, purges); absent: the push routes answer NO_EDGES. */
+  pushes?: PushService;
+  /** Each served VOD segment (title, rendition) or manifest (title): the demand that ranks `top` pushes. */
+  onPlayback?: (titleId: string, rendition: string | undefined) => void;
 }
+
+const PLAYBACK_RE = /^\/vod\/([^/?]+)\/[^/?]+\/(?:([^/?]+)\/\d+\.m4s|master\.m3u8|manifest\.mpd)(?:\?|$)/;
 
 const DEFAULT_HOT_CACHE: HotCacheOptions = { maxBytes: 256 * 1024 * 1024, maxObjectBytes: 16 * 1024 * 1024, loadTimeoutMs: 10_000, negativeTtlMs: 2000 };
 
@@ -102,6 +109,11 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     metrics.request(kind, reply.statusCode, len);
     metrics.observe(kind, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
+    // Demand, as viewers make it: a push's own requests (through an edge or in process) do not count.
+    if (deps.onPlayback && reply.statusCode < 400 && req.method === 'GET' && !req.headers['x-cascade-push']) {
+      const m = PLAYBACK_RE.exec(req.url);
+      if (m) deps.onPlayback(m[1], m[2]);
+    }
   });
 
   app.setErrorHandler(async (err, req, reply) => {
@@ -143,7 +155,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     live: deps.channels ? { channels: deps.channels, latencyTargetMs: deps.liveLatencyTargetMs ?? 3000 } : undefined,
   });
   registerConsoleRoutes(app);
-  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, channels: deps.channels, now });
+  registerApiRoutes(app, { catalog: deps.catalog, ingest: deps.ingest, checkAuth: makeBearerCheck(deps.apiToken), signing, channels: deps.channels, pushes: deps.pushes, now });
   return { app, metrics };
 }
 

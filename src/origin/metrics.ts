@@ -39,6 +39,21 @@ export class Metrics {
     return { inc: (n = 1) => void (ref.value += n), get: () => ref.value };
   }
 
+  private readonly labelled = new Map<string, { help: string; values: Map<string, number> }>();
+
+  /** A counter family with labels, e.g. cascade_push_objects_total{edge="a",result="done"}. */
+  family(name: string, help: string): { inc(labels: Record<string, string>, n?: number): void } {
+    let f = this.labelled.get(name);
+    if (!f) this.labelled.set(name, (f = { help, values: new Map() }));
+    const ref = f;
+    return {
+      inc: (labels, n = 1) => {
+        const k = Object.entries(labels).map(([l, v]) => `${l}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+        ref.values.set(k, (ref.values.get(k) ?? 0) + n);
+      },
+    };
+  }
+
   gauge(name: string, fn: () => number): void {
     this.gauges.set(name, fn);
   }
@@ -61,6 +76,10 @@ export class Metrics {
       lines.push(`cascade_http_request_duration_seconds_sum{route="${kind}"} ${h.sum}`, `cascade_http_request_duration_seconds_count{route="${kind}"} ${h.n}`);
     }
     for (const [name, c] of this.counters) lines.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`, `${name} ${c.value}`);
+    for (const [name, f] of this.labelled) {
+      lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} counter`);
+      for (const [k, v] of [...f.values.entries()].sort()) lines.push(`${name}{${k}} ${v}`);
+    }
     for (const [name, fn] of this.gauges) lines.push(`# TYPE ${name} gauge`, `${name} ${fn()}`);
     return lines.join('\n') + '\n';
   }

@@ -6,21 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { freePort } from '../helpers/s3rver.js';
-import { spawnServe, stopChild } from '../helpers/processes.js';
+import { runCli, spawnServe, stopChild } from '../helpers/processes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/cascade.js');
 
-function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d));
-    c.stderr.on('data', (d: Buffer) => (stderr += d));
-    c.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 describe('cascade serve + ingest', () => {
   let dir: string;
@@ -81,9 +72,11 @@ describe('cascade serve + ingest', () => {
     const r = await run(['ingest', bin, '--title', 'x', '--server', 'http://127.0.0.1:1', '--token', 'x'.repeat(20)]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot reach/);
-    const push = await run(['push', 'plan', '--json']);
-    expect(push.code).toBe(2);
-    expect(JSON.parse(push.stdout).error.code).toBe('NOT_IMPLEMENTED');
+    // Pushes need edges: this server has none configured.
+    const push = await run(['push', 'plan', '--json', '--server', base, '--data', join(dir, 'data')]);
+    expect(push.code).toBe(1);
+    expect(JSON.parse(push.stdout).error.code).toBe('NO_EDGES');
+    expect((await run(['push', 'frobnicate', '--server', base, '--data', join(dir, 'data')])).code).toBe(2);
   });
 
   it('live create / ls / stop / rm', async () => {

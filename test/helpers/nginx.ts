@@ -21,7 +21,8 @@ export async function startNginxEdge(origin: string): Promise<NginxEdge> {
   await writeFile(join(dir, 'edge.conf'), edge);
   await writeFile(
     join(dir, 'nginx.conf'),
-    `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+    `load_module /usr/lib/nginx/modules/ngx_http_cache_purge_module.so;
+daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 256; }
 http { access_log off;
   client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;

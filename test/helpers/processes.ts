@@ -41,3 +41,15 @@ export async function spawnServe(dataDir: string, opts: { port?: number; env?: R
   });
   return { child, url: `http://127.0.0.1:${port}`, port, banner, log: () => log };
 }
+
+/** Runs the built CLI (`bin/cascade.js`) to its exit. */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout!.on('data', (d: Buffer) => (stdout += d));
+    c.stderr!.on('data', (d: Buffer) => (stderr += d));
+    c.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -177,7 +177,7 @@ describe('requests that are refused outright', () => {
     const put = await fetch(new URL('/api/v1/titles/x/source', t.url), { method: 'PUT', body: 'abc' });
     expect(put.status).toBe(401);
   });
-  it('unknown jobs, titles and channels → 404 with codes; bad channel options → 400; pushes → 501 NOT_IMPLEMENTED', async () => {
+  it('unknown jobs, titles and channels → 404 with codes; bad channel options → 400; pushes without edges → 409 NO_EDGES', async () => {
     expect((await api(t.url, 'GET', '/api/v1/jobs/nope')).json.error.code).toBe('JOB_NOT_FOUND');
     expect((await api(t.url, 'DELETE', '/api/v1/jobs/nope')).status).toBe(404);
     expect((await api(t.url, 'GET', '/api/v1/titles/nope')).json.error.code).toBe('TITLE_NOT_FOUND');
@@ -201,7 +201,7 @@ describe('requests that are refused outright', () => {
     expect((await api(t.url, 'GET', '/api/v1/channels')).json.channels).toEqual([]);
     expect((await api(t.url, 'GET', '/live/nope/master.m3u8')).json.error.code).toBe('CHANNEL_NOT_FOUND');
     const push = await api(t.url, 'POST', '/api/v1/pushes', '{}', json);
-    expect(push.status).toBe(501);
-    expect(push.json.error.code).toBe('NOT_IMPLEMENTED');
+    expect(push.status).toBe(409);
+    expect(push.json.error.code).toBe('NO_EDGES');
   });
 });

@@ -9,6 +9,7 @@ import { playbackUrls } from './playback.js';
 import { livePlaybackUrls } from './live.js';
 import type { Channel, ChannelOptions, ChannelService, ChannelView } from '../../ingest/live/channel-service.js';
 import { channelPrefix, signToken, titlePrefix, type SigningKey } from '../signed-urls.js';
+import { PushService, type PushInput } from '../../push/push-service.js';
 
 export interface ApiDeps {
   catalog: Catalog;
@@ -16,7 +17,42 @@ export interface ApiDeps {
   checkAuth: (req: import('fastify').FastifyRequest) => Promise<void>;
   signing: { keys: SigningKey[]; required: boolean; ttlSec: number };
   channels?: ChannelService;
+  pushes?: PushService;
   now: () => Date;
+}
+
+/** Validates a push body (POST /api/v1/pushes and .../plan). */
+function pushInput(body: unknown, withTime: boolean): PushInput {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw createError('INVALID_REQUEST', 'the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const known = ['titles', 'top', 'edges', 'budgetBytesPerEdge', ...(withTime ? ['at', 'releaseAt'] : [])];
+  const unknown = Object.keys(b).filter((k) => !known.includes(k));
+  if (unknown.length) throw createError('INVALID_REQUEST', `unknown field(s) ${unknown.join(', ')}; expected ${known.join(', ')}`);
+  const out: PushInput = { edges: ['all'] };
+  if (b.titles !== undefined) {
+    if (!Array.isArray(b.titles) || b.titles.length > 10_000 || !b.titles.every((t) => typeof t === 'string')) throw createError('INVALID_REQUEST', 'titles must be an array of title ids');
+    out.titles = [...new Set((b.titles as string[]).map((t) => validateId(t, 'title id')))];
+  }
+  if (b.top !== undefined) {
+    if (!Number.isInteger(b.top) || (b.top as number) < 1 || (b.top as number) > 10_000) throw createError('INVALID_REQUEST', 'top must be an integer from 1 to 10000');
+    out.top = b.top as number;
+  }
+  if (b.edges !== undefined) {
+    const list = typeof b.edges === 'string' ? b.edges.split(',').map((e) => e.trim()).filter(Boolean) : b.edges;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === 'string')) throw createError('INVALID_REQUEST', 'edges must be edge names (an array, a comma-separated string, or "all")');
+    out.edges = [...new Set(list as string[])];
+  }
+  if (b.budgetBytesPerEdge !== undefined) {
+    if (!Number.isSafeInteger(b.budgetBytesPerEdge) || (b.budgetBytesPerEdge as number) < 1) throw createError('INVALID_REQUEST', 'budgetBytesPerEdge must be a positive integer (bytes)');
+    out.budgetBytesPerEdge = b.budgetBytesPerEdge as number;
+  }
+  for (const k of ['at', 'releaseAt'] as const) {
+    if (b[k] === undefined) continue;
+    if (typeof b[k] !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(b[k] as string) || Number.isNaN(Date.parse(b[k] as string))) throw createError('INVALID_REQUEST', `${k} must be an ISO-8601 time like 2026-11-22T21:00:00Z`);
+    out[k] = new Date(b[k] as string).toISOString();
+  }
+  if (!out.titles && !out.top) out.top = undefined;
+  return out;
 }
 
 type SignedPlayback = { hls: string; dash: string; token?: string; expiresAt?: string };
@@ -50,6 +86,8 @@ export interface TitleView {
   renditions: Array<{ id: string; kind: 'video' | 'audio'; codecs: string; bandwidth: number; averageBandwidth: number; width?: number; height?: number; frameRate?: number; channels?: number; sampleRate?: number }>;
   playback: { hls: string; dash: string } | null;
   publishedAt?: string;
+  /** Release time: pushes always include titles whose release is ahead. */
+  releaseAt?: string;
   /** The newest job of the title, when one is queued or running or the last one failed. */
   job?: Job;
   error?: { code: string; message: string };
@@ -78,6 +116,7 @@ async function titleView(deps: ApiDeps, id: string): Promise<TitleView | undefin
       })),
       playback: playbackFor(deps, id, timeline.version, deps.signing.required),
       publishedAt: timeline.publishedAt,
+      ...(await deps.catalog.release(id).then((releaseAt) => (releaseAt ? { releaseAt } : {}))),
       ...(active ? { job: active } : {}),
     };
   }
@@ -198,11 +237,40 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       }
     }
 
-    // Pushes are a later issue; answer clearly instead of 404.
-    for (const path of ['/api/v1/pushes', '/api/v1/pushes/:id']) {
-      api.all(path, async () => {
-        throw createError('NOT_IMPLEMENTED', `${path.split('/')[3]} are not implemented in this version of Cascade`);
-      });
-    }
+    // Release time of a title (pushes always include upcoming releases); null clears it.
+    api.put<{ Params: { id: string }; Body: { releaseAt?: string | null } | undefined }>('/api/v1/titles/:id/release', async (req) => {
+      validateId(req.params.id, 'title id');
+      const at = req.body?.releaseAt;
+      if (at !== null && (typeof at !== 'string' || Number.isNaN(Date.parse(at)) || !/^\d{4}-\d\d-\d\dT/.test(at))) throw createError('INVALID_REQUEST', 'releaseAt must be an ISO-8601 time, or null to clear it');
+      if (!(await titleView(deps, req.params.id))) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
+      await deps.catalog.setRelease(req.params.id, at === null ? undefined : new Date(at).toISOString());
+      return titleView(deps, req.params.id);
+    });
+
+    // Pre-positioning (INTERFACE.md): plan (dry run), schedule/run, read, list, cancel; purge a title.
+    const pushes = deps.pushes;
+    const requirePushes = (): PushService => {
+      if (!pushes) throw createError('NO_EDGES', 'no edges are configured (CASCADE_EDGES)');
+      return pushes;
+    };
+    api.post<{ Body: unknown }>('/api/v1/pushes/plan', async (req) => requirePushes().plan(pushInput(req.body ?? {}, false)));
+    api.post<{ Body: unknown }>('/api/v1/pushes', async (req, reply) => {
+      const push = await requirePushes().create(pushInput(req.body ?? {}, true));
+      return reply.code(201).header('Location', `/api/v1/pushes/${push.id}`).send(push);
+    });
+    api.get('/api/v1/pushes', async () => ({ pushes: pushes?.list() ?? [], edges: pushes?.edgeConfigs.map((e) => ({ name: e.name, kind: e.kind })) ?? [] }));
+    api.get<{ Params: { id: string } }>('/api/v1/pushes/:id', async (req) => requirePushes().get(req.params.id));
+    api.get<{ Params: { id: string } }>('/api/v1/pushes/:id/plan', async (req) => requirePushes().frozenPlan(req.params.id));
+    api.delete<{ Params: { id: string } }>('/api/v1/pushes/:id', async (req) => requirePushes().cancel(req.params.id));
+    api.post<{ Params: { id: string } }>('/api/v1/titles/:id/purge', async (req) => {
+      validateId(req.params.id, 'title id');
+      const p = requirePushes();
+      const versions = [];
+      const cur = await deps.catalog.current(req.params.id, true);
+      if (!cur) throw createError('TITLE_NOT_FOUND', `no title ${req.params.id}`);
+      const t = await deps.catalog.timeline(req.params.id, cur.version);
+      if (t) versions.push(t);
+      return { edges: await p.purge(req.params.id, versions, true) };
+    });
   });
 }

@@ -1,0 +1,499 @@
+/**
+ * Pre-positioning: plans, schedules and runs pushes of titles to the configured edges, and purges
+ * edges when titles change. A push:
+ *   1. at `at`, selects titles (explicit, top N by demand, upcoming releases) and walks their
+ *      manifests as the origin serves them (walk.ts) → ordered objects within the budget (planner.ts);
+ *      the plan is frozen on disk;
+ *   2. runs every edge in parallel, each with its own queue (p-queue: per-edge concurrency) and
+ *      bandwidth cap (token bucket), retrying each object with back-off on 5xx/timeouts;
+ *   3. records every object that is on an edge and verified (journal), so a push interrupted by a
+ *      crash resumes without redoing them;
+ *   4. succeeds only if every planned object is verified on every edge; an edge that keeps failing
+ *      is marked failed (the others go on).
+ * Pushes run one at a time (two pushes would compete for the same edges and origin).
+ */
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import PQueue from 'p-queue';
+import type { Catalog, Invalidation } from '../catalog/catalog.js';
+import type { EdgeConfig } from '../config.js';
+import { playbackPaths, type TitleTimeline } from '../packager/index.js';
+import { createError, type ErrorCode } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { writeFileAtomic } from '../shared/fs-util.js';
+import { Demand } from './demand.js';
+import { createEdge, EdgeError, type Edge, type OriginFetch } from './edges.js';
+import { applyBudget, orderObjects, selectTitles, type PushObject, type TitleObjects, type TitleSummary } from './planner.js';
+import { isEnded, PushStore, type EdgeProgress, type PushPlan, type PushRecord, type PushRequest } from './push-store.js';
+import { RateLimiter } from './rate-limit.js';
+import { walkTitle } from './walk.js';
+
+export interface PushServiceOptions {
+  dataDir: string;
+  edges: EdgeConfig[];
+  cdnBaseUrls: string[];
+  demandHalfLifeHours: number;
+  headSec: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  /** Back-off before attempt n+1 is retryBaseMs × 2^(n-1) (± 20 %). */
+  retryBaseMs?: number;
+  /** Consecutive objects failing on one edge (after their retries) before the edge is given up. */
+  edgeFailureLimit?: number;
+}
+
+export interface PushCounters {
+  object(edge: string, result: 'done' | 'present' | 'failed'): void;
+  bytes(edge: string, n: number): void;
+}
+
+export interface PushInput extends PushRequest {
+  at?: string;
+  releaseAt?: string;
+}
+
+/** The public Push (INTERFACE.md), with failures per edge. */
+export type PushView = Omit<PushRecord, 'request' | 'runs'> & { request: PushRequest };
+
+const FAILURES_KEPT = 20;
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+  });
+
+export class PushService {
+  readonly demand: Demand;
+  private readonly store: PushStore;
+  private readonly edges = new Map<string, Edge>();
+  private readonly queue = new PQueue({ concurrency: 1 });
+  private readonly running = new Map<string, AbortController>();
+  private readonly queued = new Set<string>();
+  private ticker?: NodeJS.Timeout;
+  private demandTimer?: NodeJS.Timeout;
+  private closed = false;
+  /** Background purges, awaited on close. */
+  private readonly purges = new Set<Promise<unknown>>();
+  private readonly demandFile: string;
+
+  constructor(
+    private readonly opts: PushServiceOptions,
+    private readonly catalog: Catalog,
+    private readonly origin: OriginFetch,
+    private readonly log: Logger,
+    private readonly counters: PushCounters = { object: () => undefined, bytes: () => undefined },
+    /** Query a playback URL needs (a token when signed playback is required), per title. */
+    private readonly playbackQuery: (titleId: string) => string | undefined = () => undefined,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.store = new PushStore(join(opts.dataDir, 'pushes'));
+    this.demand = new Demand(opts.demandHalfLifeHours * 3600_000);
+    this.demandFile = join(opts.dataDir, 'demand.json');
+    for (const e of opts.edges) this.edges.set(e.name, createEdge(e, origin));
+    catalog.onInvalidate((i) => this.invalidate(i));
+  }
+
+  get edgeConfigs(): EdgeConfig[] {
+    return this.opts.edges;
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.demand.load(JSON.parse(await readFile(this.demandFile, 'utf8')));
+    } catch {
+      // no demand recorded yet
+    }
+    this.demandTimer = setInterval(() => void this.saveDemand(), 10_000).unref();
+    for (const r of await this.store.load()) {
+      if (r.status === 'running') {
+        this.log.info({ push: r.id }, 'resuming a push interrupted by a restart');
+        this.enqueue(r);
+      }
+    }
+    this.tick();
+    this.ticker = setInterval(() => this.tick(), 1000).unref();
+  }
+
+  private async saveDemand(): Promise<void> {
+    if (!this.demand.dirty) return;
+    this.demand.dirty = false;
+    await writeFileAtomic(this.demandFile, JSON.stringify(this.demand.toJSON(this.now().getTime()))).catch((err: unknown) => this.log.warn({ err }, 'saving demand counts failed'));
+  }
+
+  /** Starts scheduled pushes whose time has come; a missed one runs if its release is still ahead. */
+  private tick(): void {
+    const now = this.now().getTime();
+    for (const r of this.store.all()) {
+      if (r.status !== 'scheduled' || this.queued.has(r.id) || Date.parse(r.at) > now) continue;
+      if (r.releaseAt && Date.parse(r.releaseAt) <= now) {
+        void this.finish(r, 'failed', { code: 'PUSH_MISSED', message: `the push was due at ${r.at} but the server was down; its release (${r.releaseAt}) has passed` });
+        continue;
+      }
+      this.enqueue(r);
+    }
+  }
+
+  private enqueue(r: PushRecord): void {
+    this.queued.add(r.id);
+    void this.queue
+      .add(() => this.run(r))
+      .catch((err: unknown) => this.log.error({ err, push: r.id }, 'push run failed'))
+      .finally(() => this.queued.delete(r.id));
+  }
+
+  // ---------------------------------------------------------------- planning
+
+  private edgesOf(names: string[]): Edge[] {
+    if (this.edges.size === 0) throw createError('NO_EDGES', 'no edges are configured (CASCADE_EDGES)');
+    if (names.length === 0) throw createError('INVALID_REQUEST', 'edges: name at least one edge, or "all"');
+    if (names.includes('all')) return [...this.edges.values()];
+    return names.map((n) => {
+      const e = this.edges.get(n);
+      if (!e) throw createError('EDGE_NOT_FOUND', `no edge ${JSON.stringify(n)}; configured: ${[...this.edges.keys()].join(', ')}`);
+      return e;
+    });
+  }
+
+  /** What a push would send where (a dry run; also the plan a push freezes when it starts). */
+  async plan(req: PushRequest): Promise<PushPlan> {
+    const edges = this.edgesOf(req.edges);
+    const now = this.now();
+    const summaries: TitleSummary[] = [];
+    const timelines = new Map<string, TitleTimeline>();
+    for (const id of await this.catalog.listIds()) {
+      const t = await this.catalog.currentTimeline(id);
+      if (!t) continue;
+      timelines.set(id, t);
+      summaries.push({ id, version: t.version, releaseAt: await this.catalog.release(id), demand: this.demand.title(id, now.getTime()) });
+    }
+    const missing = (req.titles ?? []).filter((id) => !timelines.has(id));
+    if (missing.length) throw createError('TITLE_NOT_FOUND', `not ready to push (no published version): ${missing.join(', ')}`);
+    const selected = selectTitles(summaries, req, now);
+    const walked: TitleObjects[] = [];
+    for (const title of selected) {
+      const t = timelines.get(title.id)!;
+      const query = this.playbackQuery(title.id);
+      const w = await walkTitle(
+        {
+          text: async (path) => {
+            const r = await this.origin('GET', query ? `${path}?${query}` : path);
+            if (r.status !== 200) throw createError('PUSH_ORIGIN_FAILED', `GET ${path} on the origin answered ${r.status}`);
+            return r.body.toString('utf8');
+          },
+          size: async (path) => {
+            const r = await this.origin('HEAD', query ? `${path}?${query}` : path);
+            if (r.status !== 200) throw createError('PUSH_ORIGIN_FAILED', `HEAD ${path} on the origin answered ${r.status}`);
+            return Number(r.headers['content-length'] ?? 0);
+          },
+        },
+        t,
+        this.opts.cdnBaseUrls,
+      );
+      walked.push({ title, objects: w.objects, renditions: w.renditions, renditionDemand: this.demand.renditionsOf(title.id, now.getTime()) });
+    }
+    const budget = applyBudget(orderObjects(walked, this.opts.headSec), req.budgetBytesPerEdge);
+    return {
+      titles: selected.map((t) => ({ id: t.id, version: t.version, reason: t.reason, demand: Math.round(t.demand * 100) / 100, ...(t.releaseAt ? { releaseAt: t.releaseAt } : {}) })),
+      ...(req.budgetBytesPerEdge !== undefined ? { budgetBytesPerEdge: req.budgetBytesPerEdge } : {}),
+      objects: budget.objects,
+      bytes: budget.bytes,
+      edges: edges.map((e) => ({ name: e.config.name, kind: e.config.kind, objects: budget.objects.length, bytes: budget.bytes })),
+      leftOut: budget.leftOut,
+      objectsLeftOut: budget.objectsLeftOut,
+      bytesLeftOut: budget.bytesLeftOut,
+    };
+  }
+
+  // ---------------------------------------------------------------- API
+
+  async create(input: PushInput): Promise<PushView> {
+    const now = this.now();
+    const at = input.at ?? now.toISOString();
+    const edges = this.edgesOf(input.edges);
+    const request: PushRequest = {
+      ...(input.titles ? { titles: input.titles } : {}),
+      ...(input.top ? { top: input.top } : {}),
+      edges: edges.map((e) => e.config.name),
+      ...(input.budgetBytesPerEdge !== undefined ? { budgetBytesPerEdge: input.budgetBytesPerEdge } : {}),
+    };
+    // Planned now to refuse an empty or impossible push at once; planned again when it runs.
+    const preview = await this.plan(request);
+    if (preview.objects.length === 0) throw createError('PUSH_NOTHING_SELECTED', preview.titles.length ? 'the budget does not fit a single object' : 'no title matches: name titles, or use top with titles that have been watched, or set a release time');
+    let releaseAt = input.releaseAt;
+    if (!releaseAt) {
+      const releases = preview.titles.map((t) => t.releaseAt).filter((r): r is string => !!r && Date.parse(r) > now.getTime());
+      if (releases.length) releaseAt = releases.sort()[0];
+    }
+    const r: PushRecord = {
+      id: newId('push_', now.getTime()),
+      status: 'scheduled',
+      at,
+      ...(releaseAt ? { releaseAt } : {}),
+      createdAt: now.toISOString(),
+      request,
+      titles: preview.titles.map((t) => ({ id: t.id, version: t.version, reason: t.reason })),
+      ...this.totals(preview, edges),
+      runs: 0,
+    };
+    await this.store.save(r);
+    this.log.info({ push: r.id, at, objects: preview.objects.length, bytes: preview.bytes, edges: request.edges }, 'push scheduled');
+    this.tick();
+    return this.view(r);
+  }
+
+  private totals(plan: PushPlan, edges: Edge[]): Pick<PushRecord, 'objectsTotal' | 'bytesTotal' | 'objectsDone' | 'bytesDone' | 'edges'> {
+    return {
+      objectsTotal: plan.objects.length * edges.length,
+      bytesTotal: plan.bytes * edges.length,
+      objectsDone: 0,
+      bytesDone: 0,
+      edges: edges.map((e) => ({ name: e.config.name, kind: e.config.kind, objectsTotal: plan.objects.length, bytesTotal: plan.bytes, objectsDone: 0, bytesDone: 0, objectsPresent: 0, objectsFailed: 0, failed: false, failures: [] })),
+    };
+  }
+
+  list(): PushView[] {
+    return this.store.all().map((r) => this.view(r));
+  }
+
+  get(id: string): PushView {
+    const r = this.store.get(id);
+    if (!r) throw createError('PUSH_NOT_FOUND', `no push ${id}`);
+    return this.view(r);
+  }
+
+  async frozenPlan(id: string): Promise<PushPlan> {
+    this.get(id);
+    const p = await this.store.plan(id);
+    if (!p) throw createError('PUSH_NOT_FOUND', `push ${id} has not started: it is planned when it runs (POST /api/v1/pushes/plan shows a preview)`);
+    return p;
+  }
+
+  async cancel(id: string): Promise<PushView> {
+    const r = this.store.get(id);
+    if (!r) throw createError('PUSH_NOT_FOUND', `no push ${id}`);
+    if (isEnded(r.status)) throw createError('PUSH_NOT_CANCELABLE', `push ${id} has already ${r.status}`);
+    const ctl = this.running.get(id);
+    if (ctl) {
+      ctl.abort(createError('PUSH_CANCELED', 'canceled'));
+      // The run ends at once (in-flight requests are aborted) and records the cancel.
+      await this.waitEnd(id);
+    } else {
+      await this.finish(r, 'canceled');
+    }
+    return this.view(this.store.get(id)!);
+  }
+
+  private async waitEnd(id: string): Promise<void> {
+    for (let i = 0; i < 300 && !isEnded(this.store.get(id)!.status); i++) await sleep(20);
+  }
+
+  private view(r: PushRecord): PushView {
+    const { runs: _runs, ...rest } = r;
+    return rest;
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  // ---------------------------------------------------------------- running
+
+  private async finish(r: PushRecord, status: 'succeeded' | 'failed' | 'canceled', error?: { code: ErrorCode; message: string }): Promise<void> {
+    r.status = status;
+    r.finishedAt = this.now().toISOString();
+    if (error) r.error = error;
+    await this.store.save(r);
+    await this.store.compact(r.id, r.edges.map((e) => e.name));
+    this.log.info({ push: r.id, status, objectsDone: r.objectsDone, objectsTotal: r.objectsTotal, error }, 'push ended');
+  }
+
+  private async run(r: PushRecord): Promise<void> {
+    if (this.closed || isEnded(r.status)) return;
+    const ctl = new AbortController();
+    this.running.set(r.id, ctl);
+    try {
+      r.runs = (r.runs ?? 0) + 1;
+      let plan = r.status === 'running' ? await this.store.plan(r.id) : undefined;
+      r.status = 'running';
+      r.startedAt ??= this.now().toISOString();
+      let edges: Edge[];
+      try {
+        edges = this.edgesOf(r.request.edges);
+        if (!plan) {
+          plan = await this.plan(r.request);
+          await this.store.savePlan(r.id, plan);
+          r.titles = plan.titles.map((t) => ({ id: t.id, version: t.version, reason: t.reason }));
+          Object.assign(r, this.totals(plan, edges));
+        }
+      } catch (err) {
+        const e = err as { code?: ErrorCode; message: string };
+        return await this.finish(r, 'failed', { code: e.code ?? 'INTERNAL', message: e.message });
+      }
+      if (plan.objects.length === 0) return await this.finish(r, 'failed', { code: 'PUSH_NOTHING_SELECTED', message: 'nothing to push when the push started' });
+      await this.store.save(r);
+      this.log.info({ push: r.id, run: r.runs, objects: plan.objects.length, bytes: plan.bytes, edges: r.request.edges }, 'push running');
+      let saving: Promise<void> | undefined;
+      let dirty = false;
+      const flush = (): void => {
+        dirty = true;
+        saving ??= sleep(500)
+          .then(() => {
+            dirty = false;
+            return this.store.save(r);
+          })
+          .catch((err: unknown) => this.log.warn({ err, push: r.id }, 'saving push progress failed'))
+          .finally(() => {
+            saving = undefined;
+            if (dirty) flush();
+          });
+      };
+      await Promise.all(edges.map((e) => this.runEdge(r, plan!, e, r.edges.find((p) => p.name === e.config.name)!, ctl.signal, flush)));
+      await saving;
+      r.objectsDone = r.edges.reduce((n, e) => n + e.objectsDone, 0);
+      r.bytesDone = r.edges.reduce((n, e) => n + e.bytesDone, 0);
+      if (this.closed) return await this.store.save(r); // stays running: resumed at the next start
+      if (ctl.signal.aborted) return await this.finish(r, 'canceled');
+      const failed = r.edges.filter((e) => e.failed || e.objectsDone < e.objectsTotal);
+      if (failed.length) return await this.finish(r, 'failed', { code: 'PUSH_EDGE_FAILED', message: `not every object is on ${failed.map((e) => e.name).join(', ')} (see edges[].failures)` });
+      return await this.finish(r, 'succeeded');
+    } finally {
+      this.running.delete(r.id);
+    }
+  }
+
+  private async runEdge(r: PushRecord, plan: PushPlan, edge: Edge, p: EdgeProgress, signal: AbortSignal, changed: () => void): Promise<void> {
+    const name = edge.config.name;
+    const done = await this.store.done(r.id, name);
+    // What earlier runs finished counts as done now (not redone).
+    p.objectsDone = 0;
+    p.bytesDone = 0;
+    p.objectsFailed = 0;
+    p.failed = false;
+    delete p.error;
+    p.failures = [];
+    for (const o of plan.objects) {
+      if (done.has(o.path)) {
+        p.objectsDone++;
+        p.bytesDone += o.bytes;
+      }
+    }
+    const limiter = new RateLimiter(edge.config.maxBytesPerSec);
+    const q = new PQueue({ concurrency: edge.config.concurrency });
+    const limit = this.opts.edgeFailureLimit ?? Math.max(8, edge.config.concurrency * 2);
+    let consecutive = 0;
+    const pushOne = async (o: PushObject): Promise<void> => {
+      if (signal.aborted || this.closed || p.failed) return;
+      await limiter.take(o.bytes, signal);
+      const query = this.playbackQuery(o.titleId);
+      let last: EdgeError | undefined;
+      for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
+        if (signal.aborted || this.closed || p.failed) return;
+        try {
+          const res = await edge.push(o, { pushId: r.id, signal, timeoutMs: this.opts.timeoutMs, query });
+          await this.store.markDone(r.id, name, o.path);
+          consecutive = 0;
+          p.objectsDone++;
+          p.bytesDone += o.bytes;
+          if (res.already) p.objectsPresent++;
+          this.counters.object(name, res.already ? 'present' : 'done');
+          this.counters.bytes(name, res.bytes);
+          r.objectsDone++;
+          r.bytesDone += o.bytes;
+          changed();
+          return;
+        } catch (err) {
+          if (signal.aborted || this.closed) return;
+          last = err instanceof EdgeError ? err : new EdgeError('EDGE_UNREACHABLE', (err as Error).message, true);
+          if (!last.retryable) break;
+          if (attempt < this.opts.maxAttempts) await sleep((this.opts.retryBaseMs ?? 500) * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4), signal).catch(() => undefined);
+        }
+      }
+      if (!last || signal.aborted || this.closed) return;
+      p.objectsFailed++;
+      this.counters.object(name, 'failed');
+      if (p.failures.length < FAILURES_KEPT) p.failures.push({ path: o.path, code: last.code, message: last.message });
+      this.log.warn({ push: r.id, edge: name, path: o.path, code: last.code, err: last.message }, 'object not pushed');
+      if (++consecutive >= limit && !p.failed) {
+        p.failed = true;
+        p.error = { code: last.code, message: `${consecutive} objects in a row failed; the edge is given up for this push. Last: ${last.message}` };
+        q.clear();
+        this.log.error({ push: r.id, edge: name, error: p.error }, 'edge failed');
+      }
+      changed();
+    };
+    for (const o of plan.objects) if (!done.has(o.path)) void q.add(() => pushOne(o)).catch(() => undefined); // aborts end the queue
+    await q.onIdle();
+    if (p.objectsFailed > 0 && !p.failed) {
+      p.failed = true;
+      p.error ??= { code: p.failures[0]?.code ?? 'EDGE_HTTP_ERROR', message: `${p.objectsFailed} objects could not be pushed` };
+    }
+  }
+
+  // ---------------------------------------------------------------- invalidation
+
+  /** Every URL path of a title version that an edge may hold. */
+  static pathsOf(t: TitleTimeline): string[] {
+    const dir = `/vod/${t.titleId}/${t.version}`;
+    const paths = [`${dir}/${playbackPaths.multivariant}`, `${dir}/${playbackPaths.mpd}`];
+    for (const r of t.renditions) {
+      paths.push(`${dir}/${playbackPaths.mediaPlaylist(r.id)}`, `${dir}/${r.id}/${playbackPaths.init}`);
+      for (const s of r.segments) paths.push(`${dir}/${r.id}/${playbackPaths.segment(s.number)}`);
+    }
+    return paths;
+  }
+
+  /** Purges a title's objects (given versions, or every stored one) from every edge. */
+  async purge(titleId: string, versions: TitleTimeline[], aliases: boolean, signal = new AbortController().signal): Promise<Array<{ name: string; purged: number; error?: { code: string; message: string } }>> {
+    const results = [];
+    for (const edge of this.edges.values()) {
+      let purged = 0;
+      let error: { code: string; message: string } | undefined;
+      try {
+        const ctx = { signal, timeoutMs: this.opts.timeoutMs };
+        // The unversioned URLs (short-lived redirects to the current version).
+        if (aliases) for (const alias of [playbackPaths.multivariant, playbackPaths.mpd]) purged += await this.withRetries(() => edge.purge([`/vod/${titleId}/${alias}`], `/vod/${titleId}/${alias}`, ctx), signal);
+        for (const t of versions) purged += await this.withRetries(() => edge.purge(PushService.pathsOf(t), `/vod/${titleId}/${t.version}/`, ctx), signal);
+      } catch (err) {
+        error = { code: (err as EdgeError).code ?? 'EDGE_UNREACHABLE', message: (err as Error).message };
+        this.log.warn({ edge: edge.config.name, titleId, error }, 'purge failed');
+      }
+      results.push({ name: edge.config.name, purged, ...(error ? { error } : {}) });
+    }
+    return results;
+  }
+
+  private async withRetries<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof EdgeError) || !err.retryable || attempt >= this.opts.maxAttempts || signal.aborted) throw err;
+        await sleep((this.opts.retryBaseMs ?? 500) * 2 ** (attempt - 1), signal);
+      }
+    }
+  }
+
+  /** Catalog changes: purge in the background (a delete must not wait for every edge). */
+  private invalidate(i: Invalidation): void {
+    if (this.closed || this.edges.size === 0) return;
+    if (i.deleted) this.demand.forget(i.titleId);
+    const p = this.purge(i.titleId, i.versions, i.aliasChanged).then((res) => this.log.info({ titleId: i.titleId, versions: i.versions.map((v) => v.version), edges: res }, 'edges purged'));
+    this.purges.add(p);
+    void p.finally(() => this.purges.delete(p));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.demandTimer) clearInterval(this.demandTimer);
+    // Running pushes stop where they are and stay `running`: the next start resumes them.
+    for (const ctl of this.running.values()) ctl.abort(new Error('server closing'));
+    this.queue.clear();
+    await Promise.race([this.queue.onIdle(), sleep(5000)]);
+    await Promise.allSettled([...this.purges]);
+    await this.saveDemand();
+    for (const e of this.edges.values()) e.close();
+  }
+}
+
