@@ -30,6 +30,13 @@ export interface HttpCacheEdgeConfig extends EdgeCommon {
    */
   hitHeader?: string;
   hitPattern?: string;
+  /**
+   * How an object is warmed: `head` only asks for its headers, for caches that fetch the whole
+   * object on a HEAD miss (Varnish; nginx with proxy_cache_convert_head, its default) — the bytes
+   * then flow origin → edge only; `get` reads it through the edge (any cache); `auto` (default)
+   * starts with HEAD and switches the edge to GET when a HEAD-warmed object is not cached.
+   */
+  warm: 'auto' | 'get' | 'head';
   /** Invalidation: PURGE per object URL, one BAN of the title's prefix, or none. */
   purge: 'purge' | 'ban' | 'none';
   /** When set, a purge is `GET {purgePrefix}{path}` instead of `PURGE {path}` (nginx cache_purge). */
@@ -214,9 +221,11 @@ function parseEdges(raw: unknown, field: string, env: NodeJS.ProcessEnv, default
           throw new ConfigError(`${f}.hitPattern`, 'must be a regular expression');
         }
       }
+      const warm = str('warm') ?? 'auto';
+      if (warm !== 'auto' && warm !== 'get' && warm !== 'head') throw new ConfigError(`${f}.warm`, 'must be auto, get or head');
       const purgePrefix = str('purgePrefix');
       if (purgePrefix !== undefined && !/^\/[A-Za-z0-9._~/-]*$/.test(purgePrefix)) throw new ConfigError(`${f}.purgePrefix`, 'must be a path like /purge');
-      return { ...common, kind: 'http-cache', url: url.replace(/\/$/, ''), hitHeader: str('hitHeader'), hitPattern, purge: purge as 'purge' | 'ban' | 'none', purgePrefix };
+      return { ...common, kind: 'http-cache', url: url.replace(/\/$/, ''), warm, hitHeader: str('hitHeader'), hitPattern, purge: purge as 'purge' | 'ban' | 'none', purgePrefix };
     }
     if (edge.kind === 's3') {
       const bucket = str('bucket');

@@ -13,7 +13,7 @@ import { writeFileAtomic } from './shared/fs-util.js';
 import { Supervisor } from './shared/supervisor.js';
 import { openStore, type ObjectStore } from './storage/index.js';
 import { PushService } from './push/push-service.js';
-import type { OriginFetch } from './push/edges.js';
+import type { OriginFetch } from './push/edge.js';
 import { signToken, titlePrefix } from './origin/signed-urls.js';
 
 export interface Server {
@@ -141,6 +141,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
   pushCounters.objects = (l) => objects.inc(l);
   pushCounters.bytes = (l, n) => bytes.inc(l, n);
   metrics.gauge('cascade_pushes_running', () => pushes.activeCount);
+  metrics.gaugeFamily('cascade_push_progress_ratio', 'Share of its objects a running push has verified on each edge', () => pushes.progress());
   metrics.gauge('cascade_child_processes', () => supervisor.running);
   metrics.gauge('cascade_live_channels', () => channels.list().length);
   metrics.gauge('cascade_live_channels_live', () => channels.list().filter((c) => c.session?.began).length);

@@ -48,10 +48,17 @@ export class Metrics {
     const ref = f;
     return {
       inc: (labels, n = 1) => {
-        const k = Object.entries(labels).map(([l, v]) => `${l}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+        const k = labelText(labels);
         ref.values.set(k, (ref.values.get(k) ?? 0) + n);
       },
     };
+  }
+
+  private readonly gaugeFamilies = new Map<string, { help: string; fn: () => Array<[Record<string, string>, number]> }>();
+
+  /** Gauges with labels, read at scrape time. */
+  gaugeFamily(name: string, help: string, fn: () => Array<[Record<string, string>, number]>): void {
+    this.gaugeFamilies.set(name, { help, fn });
   }
 
   gauge(name: string, fn: () => number): void {
@@ -80,7 +87,17 @@ export class Metrics {
       lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} counter`);
       for (const [k, v] of [...f.values.entries()].sort()) lines.push(`${name}{${k}} ${v}`);
     }
+    for (const [name, g] of this.gaugeFamilies) {
+      lines.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`);
+      for (const [labels, v] of g.fn()) lines.push(`${name}{${labelText(labels)}} ${v}`);
+    }
     for (const [name, fn] of this.gauges) lines.push(`# TYPE ${name} gauge`, `${name} ${fn()}`);
     return lines.join('\n') + '\n';
   }
+}
+
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([l, v]) => `${l}="${v.replace(/["\\\n]/g, '_')}"`)
+    .join(',');
 }

@@ -23,7 +23,10 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { writeFileAtomic } from '../shared/fs-util.js';
 import { Demand } from './demand.js';
-import { createEdge, EdgeError, type Edge, type OriginFetch } from './edges.js';
+import { EdgeError, type Edge, type OriginFetch } from './edge.js';
+import { HttpCacheEdge } from './http-edge.js';
+import { S3Edge } from './s3-edge.js';
+import { EdgeWorker, WorkerHttpEdge, workerAvailable } from './edge-worker.js';
 import { applyBudget, orderObjects, selectTitles, type PushObject, type TitleObjects, type TitleSummary } from './planner.js';
 import { isEnded, PushStore, type EdgeProgress, type PushPlan, type PushRecord, type PushRequest } from './push-store.js';
 import { RateLimiter } from './rate-limit.js';
@@ -76,6 +79,7 @@ export class PushService {
   /** Background purges, awaited on close. */
   private readonly purges = new Set<Promise<unknown>>();
   private readonly demandFile: string;
+  private readonly worker?: EdgeWorker;
 
   constructor(
     private readonly opts: PushServiceOptions,
@@ -90,7 +94,10 @@ export class PushService {
     this.store = new PushStore(join(opts.dataDir, 'pushes'));
     this.demand = new Demand(opts.demandHalfLifeHours * 3600_000);
     this.demandFile = join(opts.dataDir, 'demand.json');
-    for (const e of opts.edges) this.edges.set(e.name, createEdge(e, origin));
+    // http-cache edges run in a worker thread when the compiled worker is there (always, in a build).
+    const httpEdges = opts.edges.filter((e) => e.kind === 'http-cache');
+    this.worker = httpEdges.length && workerAvailable() ? new EdgeWorker(httpEdges) : undefined;
+    for (const e of opts.edges) this.edges.set(e.name, e.kind === 's3' ? new S3Edge(e, origin) : this.worker ? new WorkerHttpEdge(e, this.worker) : new HttpCacheEdge(e));
     catalog.onInvalidate((i) => this.invalidate(i));
   }
 
@@ -111,6 +118,7 @@ export class PushService {
         this.enqueue(r);
       }
     }
+    this.worker?.start();
     this.tick();
     this.ticker = setInterval(() => this.tick(), 1000).unref();
   }
@@ -297,6 +305,16 @@ export class PushService {
     return this.running.size;
   }
 
+  /** Progress of the running pushes per edge, for /metrics: [labels, value] pairs. */
+  progress(): Array<[Record<string, string>, number]> {
+    const out: Array<[Record<string, string>, number]> = [];
+    for (const id of this.running.keys()) {
+      const r = this.store.get(id);
+      for (const e of r?.edges ?? []) out.push([{ push: id, edge: e.name }, e.objectsTotal ? Math.round((e.objectsDone / e.objectsTotal) * 1000) / 1000 : 0]);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- running
 
   private async finish(r: PushRecord, status: 'succeeded' | 'failed' | 'canceled', error?: { code: ErrorCode; message: string }): Promise<void> {
@@ -362,68 +380,101 @@ export class PushService {
     }
   }
 
+  /**
+   * One edge's share of a push, as a two-stage pipeline: `concurrency` transfers at once (each behind
+   * the byte-rate cap), and as many verifications beside them, so a verification never holds a
+   * transfer slot. An object is done once verified; it is then written to the journal.
+   */
   private async runEdge(r: PushRecord, plan: PushPlan, edge: Edge, p: EdgeProgress, signal: AbortSignal, changed: () => void): Promise<void> {
     const name = edge.config.name;
     const done = await this.store.done(r.id, name);
     // What earlier runs finished counts as done now (not redone).
-    p.objectsDone = 0;
-    p.bytesDone = 0;
-    p.objectsFailed = 0;
-    p.failed = false;
+    Object.assign(p, { objectsDone: 0, bytesDone: 0, objectsFailed: 0, failed: false, failures: [] });
     delete p.error;
-    p.failures = [];
     for (const o of plan.objects) {
       if (done.has(o.path)) {
         p.objectsDone++;
         p.bytesDone += o.bytes;
       }
     }
+    const journal = this.store.journal(r.id, name);
     const limiter = new RateLimiter(edge.config.maxBytesPerSec);
-    const q = new PQueue({ concurrency: edge.config.concurrency });
+    const transfers = new PQueue({ concurrency: edge.config.concurrency });
+    const verifications = new PQueue({ concurrency: edge.config.concurrency });
     const limit = this.opts.edgeFailureLimit ?? Math.max(8, edge.config.concurrency * 2);
+    const stopped = (): boolean => signal.aborted || this.closed || p.failed;
     let consecutive = 0;
-    const pushOne = async (o: PushObject): Promise<void> => {
-      if (signal.aborted || this.closed || p.failed) return;
-      await limiter.take(o.bytes, signal);
-      const query = this.playbackQuery(o.titleId);
-      let last: EdgeError | undefined;
-      for (let attempt = 1; attempt <= this.opts.maxAttempts; attempt++) {
-        if (signal.aborted || this.closed || p.failed) return;
-        try {
-          const res = await edge.push(o, { pushId: r.id, signal, timeoutMs: this.opts.timeoutMs, query });
-          await this.store.markDone(r.id, name, o.path);
-          consecutive = 0;
-          p.objectsDone++;
-          p.bytesDone += o.bytes;
-          if (res.already) p.objectsPresent++;
-          this.counters.object(name, res.already ? 'present' : 'done');
-          this.counters.bytes(name, res.bytes);
-          r.objectsDone++;
-          r.bytesDone += o.bytes;
-          changed();
-          return;
-        } catch (err) {
-          if (signal.aborted || this.closed) return;
-          last = err instanceof EdgeError ? err : new EdgeError('EDGE_UNREACHABLE', (err as Error).message, true);
-          if (!last.retryable) break;
-          if (attempt < this.opts.maxAttempts) await sleep((this.opts.retryBaseMs ?? 500) * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4), signal).catch(() => undefined);
-        }
+    let outstanding = 0;
+    let settle!: () => void;
+    const allSettled = new Promise<void>((resolve) => (settle = resolve));
+    const ctx = (o: PushObject) => ({ pushId: r.id, signal, timeoutMs: this.opts.timeoutMs, query: this.playbackQuery(o.titleId) });
+
+    const finished = (): void => {
+      if (--outstanding === 0) settle();
+    };
+    const succeed = (o: PushObject, moved: number, already: boolean): void => {
+      journal.add(o.path);
+      consecutive = 0;
+      p.objectsDone++;
+      p.bytesDone += o.bytes;
+      if (already) p.objectsPresent++;
+      r.objectsDone++;
+      r.bytesDone += o.bytes;
+      this.counters.object(name, already ? 'present' : 'done');
+      this.counters.bytes(name, moved);
+      changed();
+      finished();
+    };
+    const fail = (o: PushObject, attempt: number, err: unknown): void => {
+      if (stopped()) return finished();
+      const e = err instanceof EdgeError ? err : new EdgeError('EDGE_UNREACHABLE', (err as Error).message, true);
+      if (e.retryable && attempt < this.opts.maxAttempts) {
+        const backoff = (this.opts.retryBaseMs ?? 500) * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
+        void sleep(backoff, signal).then(() => start(o, attempt + 1), () => finished());
+        return;
       }
-      if (!last || signal.aborted || this.closed) return;
       p.objectsFailed++;
       this.counters.object(name, 'failed');
-      if (p.failures.length < FAILURES_KEPT) p.failures.push({ path: o.path, code: last.code, message: last.message });
-      this.log.warn({ push: r.id, edge: name, path: o.path, code: last.code, err: last.message }, 'object not pushed');
+      if (p.failures.length < FAILURES_KEPT) p.failures.push({ path: o.path, code: e.code, message: e.message });
+      this.log.warn({ push: r.id, edge: name, path: o.path, code: e.code, err: e.message }, 'object not pushed');
       if (++consecutive >= limit && !p.failed) {
         p.failed = true;
-        p.error = { code: last.code, message: `${consecutive} objects in a row failed; the edge is given up for this push. Last: ${last.message}` };
-        q.clear();
+        p.error = { code: e.code, message: `${consecutive} objects in a row failed; the edge is given up for this push. Last: ${e.message}` };
         this.log.error({ push: r.id, edge: name, error: p.error }, 'edge failed');
       }
       changed();
+      finished();
     };
-    for (const o of plan.objects) if (!done.has(o.path)) void q.add(() => pushOne(o)).catch(() => undefined); // aborts end the queue
-    await q.onIdle();
+    const start = (o: PushObject, attempt: number): void => {
+      if (stopped()) return finished();
+      void transfers.add(async () => {
+        if (stopped()) return finished();
+        try {
+          await limiter.take(o.bytes, signal);
+          const res = await edge.transfer(o, ctx(o));
+          if (res.already) return succeed(o, 0, true);
+          void verifications.add(async () => {
+            if (stopped()) return finished();
+            try {
+              await edge.verify(o, ctx(o));
+              succeed(o, res.bytes, false);
+            } catch (err) {
+              fail(o, attempt, err);
+            }
+          });
+        } catch (err) {
+          fail(o, attempt, err);
+        }
+      });
+    };
+
+    const todo = plan.objects.filter((o) => !done.has(o.path));
+    outstanding = todo.length;
+    if (outstanding === 0) settle();
+    for (const o of todo) start(o, 1);
+    await allSettled;
+    await journal.flush();
+    if (journal.error) this.log.warn({ push: r.id, edge: name, err: journal.error }, 'the push journal could not be written: a restart would redo these objects');
     if (p.objectsFailed > 0 && !p.failed) {
       p.failed = true;
       p.error ??= { code: p.failures[0]?.code ?? 'EDGE_HTTP_ERROR', message: `${p.objectsFailed} objects could not be pushed` };
@@ -494,6 +545,7 @@ export class PushService {
     await Promise.allSettled([...this.purges]);
     await this.saveDemand();
     for (const e of this.edges.values()) e.close();
+    await this.worker?.close();
   }
 }
 

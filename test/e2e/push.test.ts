@@ -59,14 +59,15 @@ describe('push to real edges', () => {
     port = await freePort();
     const originUrl = `http://127.0.0.1:${port}`;
     [varnishA, varnishB, nginx, s3] = await Promise.all([startVarnish(originUrl), startVarnish(originUrl), startNginxEdge(originUrl), startS3rver('edge-b')]);
-    // varnish-b is reached through a counting proxy and capped at 400 kB/s: slow enough to kill mid-push.
+    // varnish-b is reached through a counting proxy, warmed by GET and capped at 400 kB/s: slow enough
+    // to kill mid-push. The others warm by HEAD (Varnish and nginx fetch the whole object on a HEAD miss).
     slow = await startCountingProxy(varnishB.url);
     const downPort = await freePort();
     const edges = [
       { name: 'varnish-a', kind: 'http-cache', url: varnishA.url, purge: 'ban' },
       { name: 'nginx', kind: 'http-cache', url: nginx.url, purgePrefix: '/purge' },
       { name: 'bucket', kind: 's3', bucket: 'edge-b', prefix: 'cdn/', endpoint: s3.endpoint },
-      { name: 'varnish-b', kind: 'http-cache', url: slow.url, maxBytesPerSec: 400_000, concurrency: 2 },
+      { name: 'varnish-b', kind: 'http-cache', url: slow.url, maxBytesPerSec: 400_000, concurrency: 2, warm: 'get' },
       { name: 'down', kind: 'http-cache', url: `http://127.0.0.1:${downPort}` },
     ];
     env = { ...S3RVER_ENV, CASCADE_API_TOKEN: TEST_TOKEN, CASCADE_LADDER: 'draft', CASCADE_EDGES: JSON.stringify(edges), CASCADE_PUSH_TIMEOUT_MS: '5000' };
@@ -251,6 +252,19 @@ describe('push to real edges', () => {
     const m = await waitPush(missed.json.id);
     expect([m.status, m.error?.code]).toEqual(['failed', 'PUSH_MISSED']);
   }, 120_000);
+
+  it('a running push can be canceled: in-flight transfers stop, progress shows in /metrics until then', async () => {
+    const created = await post('/api/v1/pushes', { titles: ['beta'], edges: ['varnish-b', 'down'] });
+    await waitPush(created.json.id, (p) => p.status === 'running' && p.objectsDone > 0);
+    expect(await (await fetch(`${origin.url}/metrics`)).text()).toMatch(new RegExp(`cascade_push_progress_ratio\\{push="${created.json.id}",edge="varnish-b"\\} 0\\.\\d+`));
+    const canceled = await api(origin.url, 'DELETE', `/api/v1/pushes/${created.json.id}`);
+    expect(canceled.status).toBe(200);
+    expect(canceled.json.status).toBe('canceled');
+    slow.reset();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(slow.counts.size).toBe(0);
+    expect((await api(origin.url, 'GET', `/api/v1/pushes/${created.json.id}`)).json.status).toBe('canceled');
+  }, 60_000);
 
   it('deleting a title purges it from every edge (BAN on Varnish, cache_purge on nginx, deletes in the bucket)', async () => {
     const beta = (await api(origin.url, 'GET', '/api/v1/titles/beta')).json;

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { applyBudget, orderObjects, selectTitles, usedRenditions, type PushObject, type TitleObjects } from '../../src/push/planner.js';
 import { Demand } from '../../src/push/demand.js';
 import { RateLimiter } from '../../src/push/rate-limit.js';
-import { isCacheHit } from '../../src/push/edges.js';
+import { isCacheHit } from '../../src/push/edge.js';
+import { HttpCacheEdge } from '../../src/push/http-edge.js';
+import { createServer } from 'node:http';
 import { loadConfig } from '../../src/config.js';
 import { parseBytes } from '../../src/cli/push.js';
 
@@ -150,10 +152,40 @@ describe('edge helpers', () => {
     expect(isCacheHit({ 'x-served': 'cache-fra-1 TCP_HIT' }, { hitHeader: 'X-Served', hitPattern: 'TCP_HIT' })).toBe(true);
   });
 
+  it('warm auto: HEAD first; an edge that does not fill its cache on HEAD is switched to GET, and the retry caches', async () => {
+    // A cache that stores only what a GET brought (like a CDN that passes HEAD through).
+    const cached = new Set<string>();
+    const seen: string[] = [];
+    const edgeServer = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const hit = cached.has(req.url!);
+      if (req.method === 'GET') cached.add(req.url!);
+      res.writeHead(200, { 'content-length': '5', 'x-cache': hit ? 'HIT' : 'MISS' }).end(req.method === 'GET' ? 'hello' : undefined);
+    });
+    await new Promise<void>((r) => edgeServer.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(edgeServer.address() as { port: number }).port}`;
+    const edge = new HttpCacheEdge({ name: 'cdn', kind: 'http-cache', url, warm: 'auto', concurrency: 1, maxBytesPerSec: 0, purge: 'none' });
+    const ctx = { pushId: 'p', signal: new AbortController().signal, timeoutMs: 2000 };
+    const o = { path: '/vod/t/v/360p/1.m4s', bytes: 5, titleId: 't', kind: 'segment' as const };
+    try {
+      await edge.transfer(o, ctx);
+      await expect(edge.verify(o, ctx)).rejects.toMatchObject({ code: 'EDGE_NOT_CACHED', retryable: true });
+      await edge.transfer(o, ctx);
+      await edge.verify(o, ctx);
+      const o2 = { ...o, path: '/vod/t/v/360p/2.m4s' };
+      await edge.transfer(o2, ctx);
+      await edge.verify(o2, ctx);
+      expect(seen).toEqual([`HEAD ${o.path}`, `HEAD ${o.path}`, `GET ${o.path}`, `HEAD ${o.path}`, `GET ${o2.path}`, `HEAD ${o2.path}`]);
+    } finally {
+      edge.close();
+      edgeServer.close();
+    }
+  });
+
   it('edge config: defaults, per-edge caps, and clear errors', () => {
     const cfg = (edges: unknown, env: Record<string, string> = {}) => loadConfig({}, { CASCADE_EDGES: JSON.stringify(edges), ...env }).edges;
     expect(cfg([{ name: 'a', kind: 'http-cache', url: 'http://v:6081/' }], { CASCADE_PUSH_CONCURRENCY: '3' })).toEqual([
-      { name: 'a', kind: 'http-cache', url: 'http://v:6081', concurrency: 3, maxBytesPerSec: 0, purge: 'purge', hitHeader: undefined, hitPattern: undefined, purgePrefix: undefined },
+      { name: 'a', kind: 'http-cache', url: 'http://v:6081', concurrency: 3, maxBytesPerSec: 0, warm: 'auto', purge: 'purge', hitHeader: undefined, hitPattern: undefined, purgePrefix: undefined },
     ]);
     expect(cfg([{ name: 'b', kind: 's3', bucket: 'edge-b', prefix: 'cdn', maxBytesPerSec: 1000 }])[0]).toMatchObject({ prefix: 'cdn/', maxBytesPerSec: 1000, region: 'us-east-1' });
     expect(() => cfg([{ name: 'all', kind: 'http-cache', url: 'http://x' }])).toThrow(/"all" means every edge/);
