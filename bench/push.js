@@ -7,15 +7,15 @@
 // object through the edge like curl does. Also printed: a player's manifest latency at the origin
 // during the push (the push's HTTP clients run in a worker thread, off the serving event loop).
 // Prints bytes/s of both, the ratio (goal ≥ 0.8) and the origin's CPU seconds per run.
-// Usage: node bench/push.js [titles=2] [seconds=30] [ladder=standard]
+// Usage: node bench/push.js [titles=4] [seconds=60] [ladder=standard]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, publish } from './lib.js';
 
-const TITLES = Number(process.argv[2] ?? 2);
-const SECONDS = Number(process.argv[3] ?? 30);
+const TITLES = Number(process.argv[2] ?? 4);
+const SECONDS = Number(process.argv[3] ?? 60);
 const LADDER = process.argv[4] ?? 'standard';
 const CONCURRENCY = 8;
 const dir = mkdtempSync(join(tmpdir(), 'cascade-bench-push-'));
@@ -50,6 +50,27 @@ const cpuSec = (pid) => {
   return (Number(f[11]) + Number(f[12])) / 100;
 };
 
+/** Runs `fn` while a player-like client fetches `url` every 5 ms; returns fn's result and the latencies. */
+async function withProbe(url, fn) {
+  const lat = [];
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      const t = performance.now();
+      await (await fetch(url)).arrayBuffer();
+      lat.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  try {
+    return [await fn(), lat.sort((a, b) => a - b)];
+  } finally {
+    probing = false;
+    await probe;
+  }
+}
+const pctl = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))].toFixed(1);
+
 let origin;
 const edgesToStop = [];
 try {
@@ -82,39 +103,26 @@ try {
   edgesToStop.push(...curlEdges);
   const cpu0 = cpuSec(origin.pid);
   const t0 = performance.now();
-  await Promise.all(curlEdges.map((e, i) => {
+  const manifest = `${base}${plan.objects[0].path}`;
+  const [, curlLat] = await withProbe(manifest, () => Promise.all(curlEdges.map((e, i) => {
     const list = join(dir, `urls-${i}.txt`);
     writeFileSync(list, paths.map((p) => `url = "${e.url}${p}"\noutput = "/dev/null"\n`).join(''));
     return new Promise((resolve, reject) => spawn('curl', ['-sS', '--fail', '--no-progress-meter', '-H', 'accept-encoding: gzip', '--parallel', '--parallel-max', String(CONCURRENCY), '-K', list], { stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`curl exit ${c}`)))));
-  }));
+  })));
   const curlSec = (performance.now() - t0) / 1000;
-
   const curlCpu = cpuSec(origin.pid) - cpu0;
 
   const cpu1 = cpuSec(origin.pid);
   const t1 = performance.now();
-  // A player's view meanwhile: latency of manifest requests to the origin while the push runs.
-  const lat = [];
-  let probing = true;
-  const probe = (async () => {
-    while (probing) {
-      const t = performance.now();
-      await (await fetch(`${base}${plan.objects[0].path}`)).arrayBuffer();
-      lat.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 5));
+  const [p, pushLat] = await withProbe(manifest, async () => {
+    const created = await (await fetch(`${base}/api/v1/pushes`, { method: 'POST', headers: auth, body: JSON.stringify({ titles: ids, edges: 'all' }) })).json();
+    for (;;) {
+      const r = await (await fetch(`${base}/api/v1/pushes/${created.id}`, { headers: auth })).json();
+      if (['succeeded', 'failed', 'canceled'].includes(r.status)) return r;
+      await new Promise((res) => setTimeout(res, 20));
     }
-  })();
-  const created = await (await fetch(`${base}/api/v1/pushes`, { method: 'POST', headers: auth, body: JSON.stringify({ titles: ids, edges: 'all' }) })).json();
-  let p;
-  for (;;) {
-    p = await (await fetch(`${base}/api/v1/pushes/${created.id}`, { headers: auth })).json();
-    if (['succeeded', 'failed', 'canceled'].includes(p.status)) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  });
   const pushSec = (performance.now() - t1) / 1000;
-  probing = false;
-  await probe;
-  lat.sort((a, b) => a - b);
   const transferSec = (Date.parse(p.finishedAt) - Date.parse(p.startedAt)) / 1000;
   const pushCpu = cpuSec(origin.pid) - cpu1;
   if (p.status !== 'succeeded') throw new Error(`push ${p.status}: ${JSON.stringify(p.edges)}`);
@@ -123,7 +131,7 @@ try {
   const rate = (s) => `${((bytes / s) * 8 / 1e6).toFixed(0)} Mbit/s`;
   console.log(`curl --parallel (reference): ${curlSec.toFixed(2)} s, ${rate(curlSec)}, origin CPU ${curlCpu.toFixed(2)} s`);
   console.log(`cascade push (warm ${process.env.BENCH_WARM ?? 'auto'}, + HEAD verify): ${pushSec.toFixed(2)} s, ${rate(pushSec)}, origin CPU ${pushCpu.toFixed(2)} s (serving and pushing)`);
-  console.log(`  a player's manifest request to the origin during the push: p50 ${lat[Math.floor(lat.length / 2)].toFixed(1)} ms, p99 ${lat[Math.floor(lat.length * 0.99)].toFixed(1)} ms (${lat.length} requests)`);
+  console.log(`  a player's manifest request to the origin meanwhile: p50 ${pctl(pushLat, 0.5)} ms, p99 ${pctl(pushLat, 0.99)} ms (during curl: p50 ${pctl(curlLat, 0.5)} ms, p99 ${pctl(curlLat, 0.99)} ms)`);
   console.log(`  of which planning ${(pushSec - transferSec).toFixed(2)} s (walking the manifests), transfers ${transferSec.toFixed(2)} s, ${rate(transferSec)}`);
   console.log(`ratio push/curl throughput: ${(curlSec / pushSec).toFixed(2)} end to end, ${(curlSec / transferSec).toFixed(2)} transfers only (goal ≥ 0.8)`);
 } finally {

@@ -72,10 +72,16 @@
     if (refreshing) return;
     refreshing = true;
     try {
-      const [{ titles }, { jobs }, { channels }] = await Promise.all([api('GET', '/api/v1/titles'), api('GET', '/api/v1/jobs'), api('GET', '/api/v1/channels')]);
+      const [{ titles }, { jobs }, { channels }, pushes] = await Promise.all([
+        api('GET', '/api/v1/titles'),
+        api('GET', '/api/v1/jobs'),
+        api('GET', '/api/v1/channels').catch((e) => (e.code === 'LIVE_DISABLED' ? { channels: [] } : Promise.reject(e))),
+        api('GET', '/api/v1/pushes'),
+      ]);
       renderTitles(titles);
       renderJobs(jobs);
       renderChannels(channels);
+      renderPushes(pushes);
     } catch (e) {
       if (e.status === 401) location.reload();
     } finally {
@@ -198,6 +204,87 @@
     await api('DELETE', `/api/v1/jobs/${encodeURIComponent(id)}`).catch((e) => alert(e.message));
     refresh();
   }
+
+  // --- pushes: plan preview (bytes per edge, what the budget leaves out), schedule or run, progress per edge, cancel
+  const fmtBytes = (n) => {
+    for (const [u, v] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6], ['kB', 1e3]]) if (n >= v) return `${(n / v).toFixed(1)} ${u}`;
+    return `${n} B`;
+  };
+  function renderPushes({ pushes, edges }) {
+    $('ps-edges').textContent = edges.length ? `Edges: ${edges.map((e) => `${e.name} (${e.kind})`).join(', ')}` : 'No edges are configured (CASCADE_EDGES): pushes need at least one.';
+    $('ps-go').disabled = $('ps-preview').disabled = edges.length === 0;
+    const body = $('pushes').tBodies[0];
+    body.replaceChildren(
+      ...pushes
+        .slice(-20)
+        .reverse()
+        .map((p) =>
+          el(
+            'tr',
+            { 'data-push': p.id },
+            el('td', {}, p.id),
+            el('td', { className: `status-${p.status}` }, p.status),
+            el('td', {}, new Date(p.at).toLocaleString()),
+            el('td', {}, p.titles.map((t) => t.id).join(', ')),
+            el(
+              'td',
+              {},
+              ...p.edges.map((e) =>
+                el(
+                  'div',
+                  { 'data-edge': e.name },
+                  `${e.name} `,
+                  el('progress', { max: String(e.objectsTotal || 1), value: String(e.objectsDone) }),
+                  ` ${e.objectsDone}/${e.objectsTotal} · ${fmtBytes(e.bytesDone)}${e.failed ? ' · FAILED' : ''}`,
+                ),
+              ),
+            ),
+            el('td', { className: 'error' }, [p.error ? `${p.error.code}: ${p.error.message}` : '', ...p.edges.flatMap((e) => (e.error ? [`${e.name}: ${e.error.code} ${e.error.message}`] : []))].filter(Boolean).join(' · ')),
+            el('td', {}, p.status === 'scheduled' || p.status === 'running' ? el('button', { className: 'secondary', onclick: () => cancelPush(p.id) }, 'Cancel') : ''),
+          ),
+        ),
+    );
+  }
+  async function cancelPush(id) {
+    await api('DELETE', `/api/v1/pushes/${encodeURIComponent(id)}`).catch((e) => alert(e.message));
+    refresh();
+  }
+  const pushBody = () => {
+    const titles = $('ps-titles').value.split(',').map((t) => t.trim()).filter(Boolean);
+    const top = Number($('ps-top').value);
+    const budget = Number($('ps-budget').value);
+    return {
+      ...(titles.length ? { titles } : {}),
+      ...(top ? { top } : {}),
+      edges: $('ps-edge-list').value.trim() || 'all',
+      ...(budget ? { budgetBytesPerEdge: Math.floor(budget * 1e9) } : {}),
+    };
+  };
+  $('ps-preview').addEventListener('click', async () => {
+    $('ps-error').textContent = '';
+    try {
+      const plan = await api('POST', '/api/v1/pushes/plan', pushBody());
+      $('ps-plan').hidden = false;
+      $('ps-plan-summary').textContent = `${plan.titles.map((t) => `${t.id} (${t.reason})`).join(', ')}: ${plan.objects.length} objects, ${fmtBytes(plan.bytes)} per edge${plan.budgetBytesPerEdge ? ` of a ${fmtBytes(plan.budgetBytesPerEdge)} budget` : ''}.`;
+      $('ps-plan-edges').tBodies[0].replaceChildren(...plan.edges.map((e) => el('tr', {}, el('td', {}, e.name), el('td', {}, e.kind), el('td', {}, e.objects), el('td', {}, fmtBytes(e.bytes)))));
+      $('ps-plan-left').textContent = plan.leftOut.length
+        ? `Left out by the budget: ${plan.objectsLeftOut} objects, ${fmtBytes(plan.bytesLeftOut)} (${plan.leftOut.map((g) => `${g.titleId} ${g.rendition} ${Math.round(g.fromSec)}–${Math.round(g.toSec)} s`).join('; ')}).`
+        : 'Nothing left out.';
+    } catch (e) {
+      $('ps-error').textContent = `${e.code ?? e.status}: ${e.message}`;
+    }
+  });
+  $('push-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('ps-error').textContent = '';
+    try {
+      const at = $('ps-at').value;
+      await api('POST', '/api/v1/pushes', { ...pushBody(), ...(at ? { at: new Date(at).toISOString() } : {}) });
+      refresh();
+    } catch (e) {
+      $('ps-error').textContent = `${e.code ?? e.status}: ${e.message}`;
+    }
+  });
 
   // --- upload: XHR for upload progress, then the job's encode progress
   $('upload-form').addEventListener('submit', (ev) => {

@@ -6,19 +6,25 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { makeMaster } from '../helpers/media.js';
 import { startPlayerRig, type PlayerRig } from '../helpers/players.js';
-import { startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { publishTitle, startTestServer, TEST_TOKEN, type TestServer } from '../helpers/server.js';
+import { startVarnish, type Varnish } from '../helpers/varnish.js';
+import { freePort } from '../helpers/s3rver.js';
 
 const artefacts = new URL('../../.tmp/artefacts/', import.meta.url).pathname;
 let t: TestServer;
 let rig: PlayerRig;
 let media: string;
 let page: Page;
+let edge: Varnish;
 const errors: string[] = [];
 
 beforeAll(async () => {
   media = await mkdtemp(join(tmpdir(), 'cascade-console-'));
   await mkdir(artefacts, { recursive: true });
-  t = await startTestServer();
+  // A real Varnish edge for the push section (it needs the origin's port before the origin starts).
+  const port = await freePort();
+  edge = await startVarnish(`http://127.0.0.1:${port}`);
+  t = await startTestServer({ CASCADE_EDGES: JSON.stringify([{ name: 'varnish', kind: 'http-cache', url: edge.url }]) }, { port });
   rig = await startPlayerRig();
   page = await rig.browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message} ${e.stack?.split('\n').slice(0, 4).join(' | ')}`));
@@ -29,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
   await t?.stop();
+  await edge?.stop();
   await rm(media, { recursive: true, force: true });
 });
 
@@ -113,9 +120,46 @@ it('creates a live channel, shows its ingest URLs, plays it live with a latency 
       await page.screenshot({ path: join(artefacts, 'console-live.png'), fullPage: true });
       await page.click('tr[data-channel="console-live"] button:has-text("Stop")');
       await page.waitForSelector('tr[data-channel="console-live"] .status-stopped');
+      // A stop on purpose is not an encoder failure (the encoder's last output once raced the stop).
+      await page.waitForTimeout(1500);
+      expect(await page.textContent('tr[data-channel="console-live"]')).not.toContain('LIVE_ENCODER_FAILED');
     });
   } finally {
     await stopChild(pub?.child, 'SIGKILL');
   }
+  expect(errors).toEqual([]);
+}, 120_000);
+
+it('previews a push plan with bytes per edge, pushes a title and follows it to every object, schedules and cancels one', async () => {
+  await publishTitle(t.url, 'pushed', await makeMaster(join(media, 'push.mp4'), { seconds: 4, size: '640x360' }));
+  errors.length = 0;
+  await step('push', async () => {
+    await page.goto(`${t.url}/console#token=${TEST_TOKEN}`);
+    await page.waitForFunction(() => document.getElementById('ps-edges')!.textContent!.includes('varnish (http-cache)'));
+    await page.fill('#ps-titles', 'pushed');
+    await page.fill('#ps-budget', '0.0002'); // 200 kB: the plan leaves part of the title out
+    await page.click('#ps-preview');
+    await page.waitForSelector('#ps-plan:not([hidden])');
+    expect(await page.textContent('#ps-plan-summary')).toMatch(/^pushed \(requested\): \d+ objects, [\d.]+ kB per edge of a 200\.0 kB budget\.$/);
+    expect(await page.textContent('#ps-plan-edges tbody tr')).toMatch(/^varnishhttp-cache\d+/);
+    expect(await page.textContent('#ps-plan-left')).toMatch(/^Left out by the budget: \d+ objects/);
+    await page.fill('#ps-budget', '');
+    await page.click('#ps-go');
+    await page.waitForSelector('#pushes tbody tr .status-succeeded', { timeout: 30_000 });
+    const progress = await page.textContent('#pushes tbody tr [data-edge="varnish"]');
+    const [done, total] = /(\d+)\/(\d+)/.exec(progress!)!.slice(1).map(Number);
+    expect(done).toBe(total);
+    expect(total).toBeGreaterThan(3);
+    // Scheduled an hour ahead, then canceled from the table.
+    await page.fill('#ps-at', await page.evaluate(() => {
+      const d = new Date(Date.now() + 3600_000);
+      return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    }));
+    await page.click('#ps-go');
+    await page.waitForSelector('#pushes tbody tr:first-child .status-scheduled');
+    await page.click('#pushes tbody tr:first-child button:has-text("Cancel")');
+    await page.waitForSelector('#pushes tbody tr:first-child .status-canceled');
+    await page.screenshot({ path: join(artefacts, 'console-push.png'), fullPage: true });
+  });
   expect(errors).toEqual([]);
 }, 120_000);

@@ -23,7 +23,7 @@ export async function startTestServer(env: Record<string, string> = {}, override
     ...env,
   });
   const server = await createServer(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
-  const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await server.app.listen({ port: server.config.port, host: '127.0.0.1' });
   return {
     server,
     url,

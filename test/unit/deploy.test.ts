@@ -13,6 +13,9 @@ it('docker-compose.yml is valid (docker-compose config) and its edges run deploy
   expect(out).toMatch(/CASCADE_LIVE: "on"/);
   expect(out).toMatch(/CASCADE_LIVE: "off"/);
   expect(out).toMatch(/target: 1935/);
+  // Pushes from origin-a warm both edges (names the compose services resolve).
+  const edges = JSON.parse(/CASCADE_EDGES: '(.*)'/.exec(out)![1]);
+  expect(edges.map((e: { url: string }) => e.url)).toEqual(['http://edge-a:80', 'http://edge-b:80']);
   const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
   expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends ffmpeg/);
   expect(dockerfile).toMatch(/npm ci/);

@@ -223,6 +223,9 @@ export class ChannelService {
     await this.persist.writeDefinition(c.def);
     this.stopSrtListener(c);
     c.srtListener = undefined;
+    // Output the encoder still writes after this is dropped, not fed to the ended timeline (it
+    // would fail there and leave a false LIVE_ENCODER_FAILED on a channel stopped on purpose).
+    if (c.session) c.session.stopped = true;
     c.session?.stop('channel stopped');
     c.timeline.end();
     await this.saveState(c);
