@@ -225,7 +225,7 @@ export class PushService {
       edges: edges.map((e) => e.config.name),
       ...(input.budgetBytesPerEdge !== undefined ? { budgetBytesPerEdge: input.budgetBytesPerEdge } : {}),
     };
-    // Planned now to refuse an empty or impossible push at once; planned again when it runs.
+    // Planned now to refuse an empty or impossible push at once (and to show its size).
     const preview = await this.plan(request);
     if (preview.objects.length === 0) throw createError('PUSH_NOTHING_SELECTED', preview.titles.length ? 'the budget does not fit a single object' : 'no title matches: name titles, or use top with titles that have been watched, or set a release time');
     let releaseAt = input.releaseAt;
@@ -244,6 +244,8 @@ export class PushService {
       ...this.totals(preview, edges),
       runs: 0,
     };
+    // A push for now runs on this plan; a scheduled one is planned again when it starts (demand moves).
+    if (Date.parse(at) <= now.getTime()) await this.store.savePlan(r.id, preview);
     await this.store.save(r);
     this.log.info({ push: r.id, at, objects: preview.objects.length, bytes: preview.bytes, edges: request.edges }, 'push scheduled');
     this.tick();
@@ -332,7 +334,8 @@ export class PushService {
     this.running.set(r.id, ctl);
     try {
       r.runs = (r.runs ?? 0) + 1;
-      let plan = r.status === 'running' ? await this.store.plan(r.id) : undefined;
+      // The frozen plan: a resumed push's, or the one an immediate push was created with.
+      let plan = await this.store.plan(r.id);
       r.status = 'running';
       r.startedAt ??= this.now().toISOString();
       let edges: Edge[];
