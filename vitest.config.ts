@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // test/soak runs only through `npm run test:soak` (vitest.soak.config.ts).
+    include: ['test/{unit,integration,e2e}/**/*.test.ts'],
     pool: 'forks',
     // ffmpeg uses both cores: run test files one at a time, so encodes never compete with players.
     fileParallelism: false,

@@ -50,6 +50,8 @@ export interface S3EdgeConfig extends EdgeCommon {
   prefix: string;
   endpoint?: string;
   region: string;
+  /** Objects at least this big are copied with multipart upload (S3's minimum part is 5 MiB). */
+  multipartBytes: number;
 }
 
 export type EdgeConfig = HttpCacheEdgeConfig | S3EdgeConfig;
@@ -234,7 +236,7 @@ function parseEdges(raw: unknown, field: string, env: NodeJS.ProcessEnv, default
       if (prefix && !prefix.endsWith('/')) prefix += '/';
       const endpoint = str('endpoint');
       if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new ConfigError(`${f}.endpoint`, 'must be an http(s) URL');
-      return { ...common, kind: 's3', bucket, prefix, endpoint, region: str('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1' };
+      return { ...common, kind: 's3', bucket, prefix, endpoint, region: str('region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1', multipartBytes: int(`${f}.multipartBytes`, edge.multipartBytes ?? 16 * 1024 * 1024, 5 * 1024 * 1024, 5 * 1024 ** 3) };
     }
     throw new ConfigError(`${f}.kind`, 'must be "http-cache" or "s3"');
   });

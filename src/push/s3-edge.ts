@@ -8,9 +8,6 @@ import type { PushObject } from './planner.js';
 
 const isNotFound = (err: unknown): boolean => (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404 || (err as { name?: string })?.name === 'NotFound';
 
-/** Objects at least this big go up in parts. */
-const MULTIPART_BYTES = 16 * 1024 * 1024;
-
 export class S3Edge implements Edge {
   private readonly client: S3Client;
   constructor(
@@ -78,9 +75,9 @@ export class S3Edge implements Edge {
       CacheControl: got.headers['cache-control'] ? String(got.headers['cache-control']) : undefined,
       Metadata: { 'origin-etag': String(got.headers.etag ?? etag) },
     };
-    if (got.body.length >= MULTIPART_BYTES) {
+    if (got.body.length >= this.config.multipartBytes) {
       await this.s3(`multipart PUT ${key}`, async (abortSignal) => {
-        const up = new Upload({ client: this.client, params, partSize: 8 * 1024 * 1024, queueSize: 2, leavePartsOnError: false });
+        const up = new Upload({ client: this.client, params, partSize: Math.max(5 * 1024 * 1024, Math.ceil(this.config.multipartBytes / 2)), queueSize: 2, leavePartsOnError: false });
         abortSignal.addEventListener('abort', () => void up.abort().catch(() => undefined), { once: true });
         return up.done();
       }, { signal: ctx.signal, timeoutMs: ctx.timeoutMs * 4 });

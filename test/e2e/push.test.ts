@@ -31,6 +31,7 @@ describe('push to real edges', () => {
   let nginx: NginxEdge;
   let s3: S3rver;
   let slow: CountingProxy;
+  let s3proxy: CountingProxy;
   let bucket: S3Client;
 
   const start = async (): Promise<void> => {
@@ -62,11 +63,13 @@ describe('push to real edges', () => {
     // varnish-b is reached through a counting proxy, warmed by GET and capped at 400 kB/s: slow enough
     // to kill mid-push. The others warm by HEAD (Varnish and nginx fetch the whole object on a HEAD miss).
     slow = await startCountingProxy(varnishB.url);
+    s3proxy = await startCountingProxy(s3.endpoint); // shows the multipart requests of bucket-mp
     const downPort = await freePort();
     const edges = [
       { name: 'varnish-a', kind: 'http-cache', url: varnishA.url, purge: 'ban' },
       { name: 'nginx', kind: 'http-cache', url: nginx.url, purgePrefix: '/purge' },
       { name: 'bucket', kind: 's3', bucket: 'edge-b', prefix: 'cdn/', endpoint: s3.endpoint },
+      { name: 'bucket-mp', kind: 's3', bucket: 'edge-b', prefix: 'mp/', endpoint: s3proxy.url, multipartBytes: 5 * 1024 * 1024 },
       { name: 'varnish-b', kind: 'http-cache', url: slow.url, maxBytesPerSec: 400_000, concurrency: 2, warm: 'get' },
       { name: 'down', kind: 'http-cache', url: `http://127.0.0.1:${downPort}` },
     ];
@@ -81,7 +84,7 @@ describe('push to real edges', () => {
   afterAll(async () => {
     await stopChild(origin?.child, 'SIGKILL');
     bucket?.destroy();
-    await Promise.all([varnishA?.stop(), varnishB?.stop(), nginx?.stop(), s3?.stop(), slow?.close()]);
+    await Promise.all([varnishA?.stop(), varnishB?.stop(), nginx?.stop(), s3?.stop(), slow?.close(), s3proxy?.close()]);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -176,6 +179,28 @@ describe('push to real edges', () => {
     const metrics = await (await fetch(`${origin.url}/metrics`)).text();
     expect(metrics).toMatch(/cascade_push_objects_total\{edge="bucket",result="done"\} [1-9]/);
   }, 180_000);
+
+  it('objects above the multipart threshold reach an s3 edge whole, uploaded in parts', async () => {
+    // 4 s segments at 20 Mb/s: about 9 MB each, above the edge's 5 MiB threshold.
+    const ladder = JSON.stringify({ base: 'draft', x264Preset: 'ultrafast', segmentSec: 4, keyframeIntervalSec: 2, video: [{ height: 720, bitrateKbps: 20000 }] });
+    await publishTitle(origin.url, 'big', await makeMaster(join(dir, 'big.mp4'), { seconds: 8, size: '1280x720' }), `?ladder=${encodeURIComponent(ladder)}`);
+    const created = await post('/api/v1/pushes', { titles: ['big'], edges: ['bucket-mp'] });
+    const p = await waitPush(created.json.id);
+    expect(p.status, JSON.stringify(p.edges)).toBe('succeeded');
+    const plan = (await api(origin.url, 'GET', `/api/v1/pushes/${p.id}/plan`)).json;
+    const big = plan.objects.filter((o: any) => o.bytes >= 5 * 1024 * 1024);
+    expect(big.length).toBeGreaterThan(0);
+    for (const o of big) {
+      const obj = await bucket.send(new GetObjectCommand({ Bucket: 'edge-b', Key: `mp${o.path}` }));
+      const stored = Buffer.from(await obj.Body!.transformToByteArray());
+      const served = Buffer.from(await (await fetch(`${origin.url}${o.path}`, { headers: { 'x-cascade-push': 'test' } })).arrayBuffer());
+      expect(stored.equals(served), o.path).toBe(true);
+      // CreateMultipartUpload and CompleteMultipartUpload (POSTs), parts as PUTs, no single PutObject.
+      expect(s3proxy.count('POST', `/edge-b/mp${o.path}`), o.path).toBe(2);
+      expect(s3proxy.count('PUT', `/edge-b/mp${o.path}`), o.path).toBeGreaterThanOrEqual(2);
+    }
+    await api(origin.url, 'DELETE', '/api/v1/titles/big');
+  }, 120_000);
 
   it('an edge that is down fails alone: retried, reported per edge, the others complete', async () => {
     const created = await post('/api/v1/pushes', { titles: ['alpha'], edges: ['down', 'varnish-a'] });

@@ -187,7 +187,8 @@ describe('edge helpers', () => {
     expect(cfg([{ name: 'a', kind: 'http-cache', url: 'http://v:6081/' }], { CASCADE_PUSH_CONCURRENCY: '3' })).toEqual([
       { name: 'a', kind: 'http-cache', url: 'http://v:6081', concurrency: 3, maxBytesPerSec: 0, warm: 'auto', purge: 'purge', hitHeader: undefined, hitPattern: undefined, purgePrefix: undefined },
     ]);
-    expect(cfg([{ name: 'b', kind: 's3', bucket: 'edge-b', prefix: 'cdn', maxBytesPerSec: 1000 }])[0]).toMatchObject({ prefix: 'cdn/', maxBytesPerSec: 1000, region: 'us-east-1' });
+    expect(cfg([{ name: 'b', kind: 's3', bucket: 'edge-b', prefix: 'cdn', maxBytesPerSec: 1000 }])[0]).toMatchObject({ prefix: 'cdn/', maxBytesPerSec: 1000, region: 'us-east-1', multipartBytes: 16 * 1024 * 1024 });
+    expect(() => cfg([{ name: 'b', kind: 's3', bucket: 'edge-b', multipartBytes: 1024 }])).toThrow(/multipartBytes/);
     expect(() => cfg([{ name: 'all', kind: 'http-cache', url: 'http://x' }])).toThrow(/"all" means every edge/);
     expect(() => cfg([{ name: 'a', kind: 'http-cache', url: 'http://x/path' }])).toThrow(/edges\[0\]\.url/);
     expect(() => cfg([{ name: 'a', kind: 'http-cache', url: 'http://x', purge: 'zap' }])).toThrow(/purge, ban or none/);
