@@ -36,6 +36,13 @@ it(`serves live, VOD and the API for ${SECONDS} s with flat memory and no unexpe
   serve = await spawnServe(join(dir, 'data'), { env: { CASCADE_API_TOKEN: TEST_TOKEN, CASCADE_LADDER: 'draft', CASCADE_LIVE_DVR_SEC: '60' } });
   const base = serve.url;
   const vod = await publishTitle(base, 'soak-vod', await makeMaster(join(dir, 'm.mp4'), { seconds: 10, size: '640x360' }));
+  // Every segment URL of the VOD title, as its media playlists list them.
+  const vodUrls: string[] = [];
+  for (const r of vod.renditions) {
+    const dirUrl = `${base}/vod/soak-vod/${vod.version}/${r.id}/`;
+    const text = await (await fetch(`${dirUrl}media.m3u8`)).text();
+    for (const line of text.split('\n')) if (line.endsWith('.m4s')) vodUrls.push(`${dirUrl}${line}`);
+  }
   const channel = await createChannel(base, 'soak', { lowLatency: true });
   const startPublisher = (): Publisher => publish(channel.ingest.rtmp, { seconds: SECONDS + 60 });
   pub = startPublisher();
@@ -65,8 +72,7 @@ it(`serves live, VOD and the API for ${SECONDS} s with flat memory and no unexpe
   // VOD client: random segments of every rendition, 20 per second.
   const vodClient = async (): Promise<void> => {
     while (Date.now() < end) {
-      const rendition = vod.renditions[Math.floor(Math.random() * vod.renditions.length)];
-      const url = `${base}/vod/soak-vod/${vod.version}/${rendition.id}/${1 + Math.floor(Math.random() * 5)}.m4s`;
+      const url = vodUrls[Math.floor(Math.random() * vodUrls.length)];
       const r = await fetch(url).catch(() => undefined);
       await r?.arrayBuffer();
       if (r?.status === 200) counts.vod++;
