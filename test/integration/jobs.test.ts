@@ -45,6 +45,16 @@ const ffmpegsFor = (dir: string): number[] => {
   }
 };
 
+/** No ffmpeg, no work or upload files, no title objects. */
+async function expectNothingLeft(t: Awaited<ReturnType<typeof startTestServer>>): Promise<void> {
+  expect(ffmpegsFor(t.dataDir)).toEqual([]);
+  expect(await filesUnder(join(t.dataDir, 'work'))).toEqual([]);
+  expect(await filesUnder(join(t.dataDir, 'uploads'))).toEqual([]);
+  const objects: string[] = [];
+  for await (const o of t.server.store.list('titles/')) objects.push(o.key);
+  expect(objects).toEqual([]);
+}
+
 describe('cancel and stall', () => {
   it('DELETE on a running job kills ffmpeg and leaves nothing', async () => {
     const t = await startTestServer();
@@ -56,14 +66,26 @@ describe('cancel and stall', () => {
       expect(r.status).toBe(200);
       expect(r.json.status).toBe('canceled');
       expect(r.json.error.code).toBe('JOB_CANCELED');
-      expect(ffmpegsFor(t.dataDir)).toEqual([]);
-      expect(await filesUnder(join(t.dataDir, 'work'))).toEqual([]);
-      expect(await filesUnder(join(t.dataDir, 'uploads'))).toEqual([]);
-      const objects: string[] = [];
-      for await (const o of t.server.store.list('titles/')) objects.push(o.key);
-      expect(objects).toEqual([]);
+      await expectNothingLeft(t);
       expect((await api(t.url, 'DELETE', `/api/v1/jobs/${id}`)).json.error.code).toBe('JOB_NOT_CANCELABLE');
       expect((await api(t.url, 'GET', '/api/v1/titles/cancel-me')).json.status).toBe('failed');
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+
+  it('ffmpeg killed (SIGKILL) mid-encode: the job fails with ENCODE_FAILED and the signal, nothing is published or left', async () => {
+    const t = await startTestServer();
+    try {
+      const id = await upload(t.url, 'crash');
+      await until(async () => ((await api(t.url, 'GET', `/api/v1/jobs/${id}`)).json.progress > 0.05 ? true : undefined));
+      const [pid] = ffmpegsFor(t.dataDir);
+      process.kill(pid, 'SIGKILL');
+      const job = await waitJob(t.url, id, 20_000);
+      expect(job.status).toBe('failed');
+      expect(job.error.code).toBe('ENCODE_FAILED');
+      expect(job.error.message).toMatch(/SIGKILL|signal/i);
+      await expectNothingLeft(t);
     } finally {
       await t.stop();
     }
