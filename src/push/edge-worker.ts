@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { HttpCacheEdgeConfig } from '../config.js';
 import { EdgeError, type Edge, type TransferContext, type TransferResult } from './edge.js';
 import { HttpCacheEdge } from './http-edge.js';
@@ -36,7 +36,7 @@ export class EdgeWorker {
   /** Starts the thread (ahead of the first push, so its start-up is not on a push's clock). */
   start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER_FILE);
+    const w = new Worker(WORKER_FILE, { workerData: { cascadeEdgeWorker: true } });
     w.unref();
     w.postMessage({ type: 'init', edges: this.edges } satisfies Request);
     w.on('message', (m: Reply) => {
@@ -110,7 +110,8 @@ export class WorkerHttpEdge implements Edge {
 }
 
 // ---------------------------------------------------------------- the worker side
-if (!isMainThread && parentPort) {
+// Only in the thread started above (Cascade itself may run inside some other worker thread).
+if (parentPort && (workerData as { cascadeEdgeWorker?: boolean } | null)?.cascadeEdgeWorker) {
   const port = parentPort;
   const edges = new Map<string, HttpCacheEdge>();
   const inflight = new Map<number, AbortController>();

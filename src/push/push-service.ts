@@ -27,10 +27,11 @@ import { EdgeError, type Edge, type OriginFetch } from './edge.js';
 import { HttpCacheEdge } from './http-edge.js';
 import { S3Edge } from './s3-edge.js';
 import { EdgeWorker, WorkerHttpEdge, workerAvailable } from './edge-worker.js';
-import { applyBudget, orderObjects, selectTitles, type PushObject, type TitleObjects, type TitleSummary } from './planner.js';
-import { isEnded, PushStore, type EdgeProgress, type PushPlan, type PushRecord, type PushRequest } from './push-store.js';
-import { RateLimiter } from './rate-limit.js';
+import { applyBudget, orderObjects, selectTitles, type TitleObjects, type TitleSummary } from './planner.js';
+import { isEnded, PushStore, tally, type PushPlan, type PushRecord, type PushRequest } from './push-store.js';
 import { walkTitle } from './walk.js';
+import { runEdge, type EdgeRunEnv } from './edge-run.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface PushServiceOptions {
   dataDir: string;
@@ -46,10 +47,8 @@ export interface PushServiceOptions {
   edgeFailureLimit?: number;
 }
 
-export interface PushCounters {
-  object(edge: string, result: 'done' | 'present' | 'failed'): void;
-  bytes(edge: string, n: number): void;
-}
+/** Metrics a push feeds (objects per edge and result, bytes per edge). */
+export type PushCounters = EdgeRunEnv['counters'];
 
 export interface PushInput extends PushRequest {
   at?: string;
@@ -59,12 +58,6 @@ export interface PushInput extends PushRequest {
 /** The public Push (INTERFACE.md), with failures per edge. */
 export type PushView = Omit<PushRecord, 'request' | 'runs'> & { request: PushRequest };
 
-const FAILURES_KEPT = 20;
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
 
 export class PushService {
   readonly demand: Demand;
@@ -299,7 +292,7 @@ export class PushService {
   }
 
   private view(r: PushRecord): PushView {
-    const { runs: _runs, ...rest } = r;
+    const { runs: _runs, ...rest } = tally(r);
     return rest;
   }
 
@@ -369,10 +362,19 @@ export class PushService {
             if (dirty) flush();
           });
       };
-      await Promise.all(edges.map((e) => this.runEdge(r, plan!, e, r.edges.find((p) => p.name === e.config.name)!, ctl.signal, flush)));
+      const env: EdgeRunEnv = {
+        store: this.store,
+        maxAttempts: this.opts.maxAttempts,
+        timeoutMs: this.opts.timeoutMs,
+        retryBaseMs: this.opts.retryBaseMs ?? 500,
+        edgeFailureLimit: this.opts.edgeFailureLimit,
+        closing: () => this.closed,
+        counters: this.counters,
+        playbackQuery: this.playbackQuery,
+        log: this.log,
+      };
+      await Promise.all(edges.map((e) => runEdge(env, r.id, plan!, e, r.edges.find((p) => p.name === e.config.name)!, ctl.signal, flush)));
       await saving;
-      r.objectsDone = r.edges.reduce((n, e) => n + e.objectsDone, 0);
-      r.bytesDone = r.edges.reduce((n, e) => n + e.bytesDone, 0);
       if (this.closed) return await this.store.save(r); // stays running: resumed at the next start
       if (ctl.signal.aborted) return await this.finish(r, 'canceled');
       const failed = r.edges.filter((e) => e.failed || e.objectsDone < e.objectsTotal);
@@ -380,107 +382,6 @@ export class PushService {
       return await this.finish(r, 'succeeded');
     } finally {
       this.running.delete(r.id);
-    }
-  }
-
-  /**
-   * One edge's share of a push, as a two-stage pipeline: `concurrency` transfers at once (each behind
-   * the byte-rate cap), and as many verifications beside them, so a verification never holds a
-   * transfer slot. An object is done once verified; it is then written to the journal.
-   */
-  private async runEdge(r: PushRecord, plan: PushPlan, edge: Edge, p: EdgeProgress, signal: AbortSignal, changed: () => void): Promise<void> {
-    const name = edge.config.name;
-    const done = await this.store.done(r.id, name);
-    // What earlier runs finished counts as done now (not redone).
-    Object.assign(p, { objectsDone: 0, bytesDone: 0, objectsFailed: 0, failed: false, failures: [] });
-    delete p.error;
-    for (const o of plan.objects) {
-      if (done.has(o.path)) {
-        p.objectsDone++;
-        p.bytesDone += o.bytes;
-      }
-    }
-    const journal = this.store.journal(r.id, name);
-    const limiter = new RateLimiter(edge.config.maxBytesPerSec);
-    const transfers = new PQueue({ concurrency: edge.config.concurrency });
-    const verifications = new PQueue({ concurrency: edge.config.concurrency });
-    const limit = this.opts.edgeFailureLimit ?? Math.max(8, edge.config.concurrency * 2);
-    const stopped = (): boolean => signal.aborted || this.closed || p.failed;
-    let consecutive = 0;
-    let outstanding = 0;
-    let settle!: () => void;
-    const allSettled = new Promise<void>((resolve) => (settle = resolve));
-    const ctx = (o: PushObject) => ({ pushId: r.id, signal, timeoutMs: this.opts.timeoutMs, query: this.playbackQuery(o.titleId) });
-
-    const finished = (): void => {
-      if (--outstanding === 0) settle();
-    };
-    const succeed = (o: PushObject, moved: number, already: boolean): void => {
-      journal.add(o.path);
-      consecutive = 0;
-      p.objectsDone++;
-      p.bytesDone += o.bytes;
-      if (already) p.objectsPresent++;
-      r.objectsDone++;
-      r.bytesDone += o.bytes;
-      this.counters.object(name, already ? 'present' : 'done');
-      this.counters.bytes(name, moved);
-      changed();
-      finished();
-    };
-    const fail = (o: PushObject, attempt: number, err: unknown): void => {
-      if (stopped()) return finished();
-      const e = err instanceof EdgeError ? err : new EdgeError('EDGE_UNREACHABLE', (err as Error).message, true);
-      if (e.retryable && attempt < this.opts.maxAttempts) {
-        const backoff = (this.opts.retryBaseMs ?? 500) * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
-        void sleep(backoff, signal).then(() => start(o, attempt + 1), () => finished());
-        return;
-      }
-      p.objectsFailed++;
-      this.counters.object(name, 'failed');
-      if (p.failures.length < FAILURES_KEPT) p.failures.push({ path: o.path, code: e.code, message: e.message });
-      this.log.warn({ push: r.id, edge: name, path: o.path, code: e.code, err: e.message }, 'object not pushed');
-      if (++consecutive >= limit && !p.failed) {
-        p.failed = true;
-        p.error = { code: e.code, message: `${consecutive} objects in a row failed; the edge is given up for this push. Last: ${e.message}` };
-        this.log.error({ push: r.id, edge: name, error: p.error }, 'edge failed');
-      }
-      changed();
-      finished();
-    };
-    const start = (o: PushObject, attempt: number): void => {
-      if (stopped()) return finished();
-      void transfers.add(async () => {
-        if (stopped()) return finished();
-        try {
-          await limiter.take(o.bytes, signal);
-          const res = await edge.transfer(o, ctx(o));
-          if (res.already) return succeed(o, 0, true);
-          void verifications.add(async () => {
-            if (stopped()) return finished();
-            try {
-              await edge.verify(o, ctx(o));
-              succeed(o, res.bytes, false);
-            } catch (err) {
-              fail(o, attempt, err);
-            }
-          });
-        } catch (err) {
-          fail(o, attempt, err);
-        }
-      });
-    };
-
-    const todo = plan.objects.filter((o) => !done.has(o.path));
-    outstanding = todo.length;
-    if (outstanding === 0) settle();
-    for (const o of todo) start(o, 1);
-    await allSettled;
-    await journal.flush();
-    if (journal.error) this.log.warn({ push: r.id, edge: name, err: journal.error }, 'the push journal could not be written: a restart would redo these objects');
-    if (p.objectsFailed > 0 && !p.failed) {
-      p.failed = true;
-      p.error ??= { code: p.failures[0]?.code ?? 'EDGE_HTTP_ERROR', message: `${p.objectsFailed} objects could not be pushed` };
     }
   }
 

@@ -72,6 +72,13 @@ export interface PushPlan {
   bytesLeftOut: number;
 }
 
+/** The push's totals are the sums of its edges' (kept in the record for readers of the file). */
+export function tally(r: PushRecord): PushRecord {
+  r.objectsDone = r.edges.reduce((n, e) => n + e.objectsDone, 0);
+  r.bytesDone = r.edges.reduce((n, e) => n + e.bytesDone, 0);
+  return r;
+}
+
 export const isEnded = (s: PushStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'canceled';
 
 export class PushStore {
@@ -105,7 +112,7 @@ export class PushStore {
   }
 
   async save(r: PushRecord): Promise<void> {
-    this.records.set(r.id, r);
+    this.records.set(r.id, tally(r));
     await writeFileAtomic(join(this.dir, `${r.id}.json`), JSON.stringify(r));
   }
 

@@ -1,3 +1,5 @@
+import { sleep as abortableSleep } from '../shared/sleep.js';
+
 /**
  * A byte-rate cap (token bucket): `take(n)` resolves when n bytes may be sent. Capacity is one
  * second of rate, so a burst never exceeds it; an object bigger than that waits for its share.
@@ -10,7 +12,7 @@ export class RateLimiter {
   constructor(
     private readonly bytesPerSec: number,
     private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void> = defaultSleep,
+    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
   ) {
     this.tokens = bytesPerSec;
     this.last = now();
@@ -30,19 +32,4 @@ export class RateLimiter {
     this.chain = p.catch(() => undefined);
     return p;
   }
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
