@@ -1,74 +1,101 @@
 #!/usr/bin/env node
 // Origin throughput: the same client (wrk on loopback), the same bytes, the same run:
-//   nginx (sendfile) serving a hot ~1.5 MB media segment and a ~1 KB manifest from disk,
-//   Cascade serving that segment (hot object cache) and that manifest (JIT-rendered, cached).
-// Prints req/s and the ratio to nginx. Usage: node bench/origin.js [seconds=8] [connections=50]
+//   nginx (sendfile, one worker) serving a hot ~1.5 MB media segment and the small objects from disk,
+//   `cascade serve` (its own process, as deployed) serving the same segment (hot object cache), the
+//   same multivariant playlist (JIT-rendered) and a JIT media playlist,
+//   a bare fastify process answering the same bytes from memory (the framework floor).
+// Each server runs in its own process; rounds alternate between them and the median of the rounds
+// is printed (this machine's neighbours move single runs by ±30 %).
+// Usage: node bench/origin.js [seconds=6] [connections=50] [rounds=3]
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort, publish } from './lib.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
-import { loadConfig } from '../dist/config.js';
-import { createServer } from '../dist/server.js';
-import { createLogger } from '../dist/shared/logger.js';
+import { fileURLToPath } from 'node:url';
 
 const execFileP = promisify(execFile);
-const seconds = Number(process.argv[2] ?? 8);
+const seconds = Number(process.argv[2] ?? 6);
 const conns = Number(process.argv[3] ?? 50);
+const rounds = Number(process.argv[4] ?? 3);
 const dir = mkdtempSync(join(tmpdir(), 'cascade-bench-origin-'));
 chmodSync(dir, 0o755); // nginx workers run as an unprivileged user
 const token = 'bench-token-0123456789';
-// Asynchronous on purpose: the Cascade server under test runs in this process's event loop.
 const wrk = async (url) => {
   const out = (await execFileP('wrk', ['-t2', `-c${conns}`, `-d${seconds}s`, '--latency', url])).stdout;
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-  const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
-  return { rps, p99 };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]), p99: /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?' };
 };
-let nginx;
-let server;
+const median = (xs) => xs.slice().sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
+const waitHttp = async (url) => {
+  for (let i = 0; i < 200; i++) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+};
+const children = [];
 try {
   const master = join(dir, 'master.mp4');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-t', '12', '-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=30', '-t', '12', '-f', 'lavfi', '-i', 'sine', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', master]);
-  server = await createServer(loadConfig({ dataDir: join(dir, 'data'), apiToken: token, port: 0, logLevel: 'warn' }, { ...process.env, CASCADE_LADDER: 'fast' }), { logger: createLogger('warn') });
-  const url = await server.app.listen({ port: await freePort(), host: '127.0.0.1' });
+  const cport = await freePort();
+  const bin = fileURLToPath(new URL('../bin/cascade.js', import.meta.url));
+  children.push(spawn(process.execPath, [bin, 'serve', '--port', String(cport), '--data', join(dir, 'data')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CASCADE_API_TOKEN: token, CASCADE_LADDER: 'fast', CASCADE_LIVE: 'off', CASCADE_LOG_LEVEL: 'warn' },
+  }));
+  const url = `http://127.0.0.1:${cport}`;
+  await waitHttp(`${url}/healthz`);
   const title = await publish(url, token, 'bench', master);
-  const segPath = `/vod/bench/${title.version}/720p/2.m4s`;
-  const seg = Buffer.from(await (await fetch(url + segPath)).arrayBuffer());
-  const manifest = Buffer.from(await (await fetch(url + title.playback.hls)).arrayBuffer());
+  const paths = { seg: `/vod/bench/${title.version}/720p/2.m4s`, man: title.playback.hls, media: `/vod/bench/${title.version}/720p/media.m3u8` };
+  const bytes = {};
+  for (const [k, p] of Object.entries(paths)) bytes[k] = Buffer.from(await (await fetch(url + p)).arrayBuffer());
+
   const root = join(dir, 'www');
   mkdirSync(root);
-  writeFileSync(join(root, 'seg.m4s'), seg);
-  writeFileSync(join(root, 'master.m3u8'), manifest);
+  writeFileSync(join(root, 'seg.m4s'), bytes.seg);
+  writeFileSync(join(root, 'master.m3u8'), bytes.man);
+  writeFileSync(join(root, 'media.m3u8'), bytes.media);
   const nport = await freePort();
   writeFileSync(join(dir, 'nginx.conf'), `daemon off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000; types { video/mp4 m4s; application/vnd.apple.mpegurl m3u8; }
   client_body_temp_path ${dir}/cb; proxy_temp_path ${dir}/pt; fastcgi_temp_path ${dir}/ft; uwsgi_temp_path ${dir}/ut; scgi_temp_path ${dir}/st;
   server { listen 127.0.0.1:${nport}; root ${root}; } }`);
-  nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
+  children.push(spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' }));
+  // The framework floor: a bare fastify process answering the same bytes from memory.
+  const bport = await freePort();
+  const fastify = fileURLToPath(new URL('../node_modules/fastify/fastify.js', import.meta.url));
+  children.push(spawn(process.execPath, ['--input-type=module', '-e', `
+    import { readFileSync } from 'node:fs';
+    const { default: Fastify } = await import(${JSON.stringify(fastify)});
+    const app = Fastify({ logger: false });
+    for (const [name, type] of [['seg.m4s', 'video/mp4'], ['master.m3u8', 'application/vnd.apple.mpegurl'], ['media.m3u8', 'application/vnd.apple.mpegurl']]) {
+      const body = readFileSync(${JSON.stringify(root)} + '/' + name);
+      app.get('/' + name, (_q, reply) => { reply.type(type).send(body); });
+    }
+    await app.listen({ port: ${bport}, host: '127.0.0.1' });`], { stdio: 'inherit' }));
   const n = `http://127.0.0.1:${nport}`;
-  console.log(`wrk -t2 -c${conns} -d${seconds}s on loopback, 2 cores shared by server and client`);
-  console.log(`segment ${seg.length} bytes, manifest ${manifest.length} bytes`);
-  // The framework floor: a bare fastify route answering the same bytes from memory.
-  const bare = Fastify({ logger: false });
-  bare.get('/seg', async (_q, reply) => reply.type('video/mp4').send(seg));
-  bare.get('/man', async (_q, reply) => reply.type('application/vnd.apple.mpegurl').send(manifest));
-  const bareUrl = await bare.listen({ port: await freePort(), host: '127.0.0.1' });
+  const b = `http://127.0.0.1:${bport}`;
+  await waitHttp(`${n}/master.m3u8`);
+  await waitHttp(`${b}/master.m3u8`);
+
+  console.log(`wrk -t2 -c${conns} -d${seconds}s on loopback, 2 cores shared by servers and client; median of ${rounds} alternating rounds`);
+  console.log(`segment ${bytes.seg.length} bytes, multivariant ${bytes.man.length} bytes, media playlist ${bytes.media.length} bytes`);
   const rows = [
-    ['hot segment', await wrk(`${n}/seg.m4s`), await wrk(url + segPath), await wrk(`${bareUrl}/seg`)],
-    ['small object (manifest)', await wrk(`${n}/master.m3u8`), await wrk(url + title.playback.hls), await wrk(`${bareUrl}/man`)],
+    ['hot segment (1.5 MB)', `${n}/seg.m4s`, url + paths.seg, `${b}/seg.m4s`],
+    ['small object (manifest)', `${n}/master.m3u8`, url + paths.man, `${b}/master.m3u8`],
+    ['JIT media playlist', `${n}/media.m3u8`, url + paths.media, `${b}/media.m3u8`],
   ];
-  await bare.close();
-  for (const [name, ng, cs, fb] of rows) {
+  for (const [name, ...urls] of rows) {
+    const runs = urls.map(() => []);
+    for (let r = 0; r < rounds; r++) for (const [i, u] of urls.entries()) runs[i].push(await wrk(u));
+    const [ng, cs, fb] = runs.map(median);
     console.log(`${name.padEnd(24)} nginx ${ng.rps.toFixed(0).padStart(7)} req/s (p99 ${ng.p99})   cascade ${cs.rps.toFixed(0).padStart(7)} req/s (p99 ${cs.p99})   bare fastify ${fb.rps.toFixed(0).padStart(7)}   cascade/nginx ${(cs.rps / ng.rps).toFixed(2)}   cascade/bare ${(cs.rps / fb.rps).toFixed(2)}`);
   }
 } finally {
-  nginx?.kill('SIGTERM');
-  await server?.close();
+  for (const c of children) c.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
   rmSync(dir, { recursive: true, force: true });
 }

@@ -32,6 +32,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'corsAllowedOrigins', env: 'CASCADE_CORS_ORIGINS', default: '*', description: 'Comma-separated origins allowed to fetch playback URLs from browsers.' },
   { key: 'hotCacheBytes', env: 'CASCADE_HOT_CACHE_BYTES', default: '268435456', description: 'Byte budget of the in-memory hot object cache (LRU).' },
   { key: 'hotCacheMaxObjectBytes', env: 'CASCADE_HOT_CACHE_MAX_OBJECT_BYTES', default: '16777216', description: 'Media objects above this are streamed from storage, not cached.' },
+  { key: 'memoBytes', env: 'CASCADE_MEMO_BYTES', default: '33554432', description: 'Byte budget of the small-object fast path: complete answers (≤ 64 KiB: manifests, init segments) of versioned VOD objects replayed without the full request pipeline. 0 turns it off.' },
   { key: 'storageTimeoutMs', env: 'CASCADE_STORAGE_TIMEOUT_MS', default: '10000', description: 'A media read slower than this answers 504 STORAGE_TIMEOUT (to every coalesced waiter).' },
   { key: 'cdnBaseUrls', env: 'CASCADE_CDN_BASE_URLS', default: '(none)', description: 'Comma-separated CDN bases written into manifests (first = default; header `X-Cascade-Base-Url` may pick another listed one).' },
   { key: 'shieldSecret', env: 'CASCADE_SHIELD_SECRET', default: '(none)', description: 'When set, `/vod/` and `/live/` requests need `X-Cascade-Shield: <secret>` (origin-shield guard).' },

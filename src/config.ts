@@ -74,6 +74,8 @@ export interface Config {
   hotCacheBytes: number;
   /** Media slices above this size are streamed, not cached. */
   hotCacheMaxObjectBytes: number;
+  /** Small-object fast path budget (0: off). */
+  memoBytes: number;
   /** A storage read slower than this fails (all coalesced waiters get STORAGE_TIMEOUT). */
   storageTimeoutMs: number;
   /**
@@ -336,6 +338,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     corsAllowedOrigins: cors.split(',').map((s) => s.trim()).filter(Boolean),
     hotCacheBytes: int('hotCacheBytes', pick('hotCacheBytes') ?? 256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     hotCacheMaxObjectBytes: int('hotCacheMaxObjectBytes', pick('hotCacheMaxObjectBytes') ?? 16 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    memoBytes: int('memoBytes', pick('memoBytes') ?? 32 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     storageTimeoutMs: int('storageTimeoutMs', pick('storageTimeoutMs') ?? 10_000, 100, 600_000),
     cdnBaseUrls,
     shieldSecret,

@@ -133,6 +133,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
           ? { kind: 'h2c' }
           : { kind: 'http1' },
     shieldSecret: config.shieldSecret,
+    memo: { maxBytes: config.memoBytes, maxObjectBytes: 64 * 1024 },
     hotCache: { maxBytes: config.hotCacheBytes, maxObjectBytes: config.hotCacheMaxObjectBytes, loadTimeoutMs: config.storageTimeoutMs, negativeTtlMs: 2000 },
   });
   appRef = app;

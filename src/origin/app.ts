@@ -1,4 +1,5 @@
 /** Builds the fastify app from its dependencies; no I/O of its own, so tests use inject(). */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
 import type { IngestService } from '../ingest/index.js';
@@ -13,6 +14,8 @@ import { cacheControl, errorCacheKind } from './cache-policy.js';
 import { registerCors } from './cors.js';
 import { Metrics } from './metrics.js';
 import { HotObjectCache, type HotCacheOptions } from './hot-cache.js';
+import { ResponseMemo, type MemoOptions } from './response-memo.js';
+import { shieldCheck } from './shield.js';
 import type { SigningKey } from './signed-urls.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -27,6 +30,8 @@ export interface AppDeps {
   apiToken: string;
   corsAllowedOrigins: string[];
   hotCache?: HotCacheOptions;
+  /** Small-object fast path (HTTP/1.1 only); maxBytes 0 turns it off. */
+  memo?: MemoOptions;
   signing?: { keys: SigningKey[]; required: boolean; ttlSec: number };
   cdnBaseUrls?: string[];
   /** HTTP/1.1 (default), HTTP/2 cleartext, or TLS (HTTP/2 with HTTP/1.1 fallback). */
@@ -42,6 +47,8 @@ export interface AppDeps {
 }
 
 const PLAYBACK_RE = /^\/vod\/([^/?]+)\/[^/?]+\/(?:([^/?]+)\/\d+\.m4s|master\.m3u8|manifest\.mpd)(?:\?|$)/;
+
+const DEFAULT_MEMO: MemoOptions = { maxBytes: 32 * 1024 * 1024, maxObjectBytes: 64 * 1024 };
 
 const DEFAULT_HOT_CACHE: HotCacheOptions = { maxBytes: 256 * 1024 * 1024, maxObjectBytes: 16 * 1024 * 1024, loadTimeoutMs: 10_000, negativeTtlMs: 2000 };
 
@@ -77,7 +84,37 @@ function storageHealth(store: ObjectStore): () => Promise<boolean> {
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
   const transport = deps.transport ?? { kind: 'http1' };
+  const metrics = new Metrics();
+
+  /** Every answer, from the full pipeline or the fast path: request metrics and playback demand. */
+  const served = (req: IncomingMessage, status: number, bytes: number, seconds: number): void => {
+    const url = req.url ?? '';
+    const kind = routeKind(url);
+    metrics.request(kind, status, bytes);
+    metrics.observe(kind, seconds);
+    // Demand, as viewers make it: a push's own requests (through an edge or in process) do not count.
+    if (deps.onPlayback && status < 400 && req.method === 'GET' && !req.headers['x-cascade-push']) {
+      const m = PLAYBACK_RE.exec(url);
+      if (m) deps.onPlayback(m[1], m[2]);
+    }
+  };
+  const memoOpts = deps.memo ?? DEFAULT_MEMO;
+  const memo = transport.kind === 'http1' && memoOpts.maxBytes > 0 ? new ResponseMemo(memoOpts, served, shieldCheck(deps.shieldSecret)) : undefined;
+  if (memo) {
+    metrics.gauge('cascade_fast_path_bytes', () => memo.bytes);
+    metrics.gauge('cascade_fast_path_hits_total', () => memo.hits);
+    deps.catalog.onInvalidate((i) => memo.dropPrefix(`/vod/${i.titleId}/`));
+  }
   const app = Fastify({
+    // The small-object fast path answers before fastify when it can (HTTP/1.1).
+    ...(memo
+      ? {
+          serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+            createHttpServer((req, res) => {
+              if (!memo.serve(req, res)) handler(req, res);
+            }),
+        }
+      : {}),
     // HTTP/2 (LL-HLS delivery recommends it): cleartext (prior knowledge) or TLS with HTTP/1.1 fallback.
     ...(transport.kind === 'h2c' ? { http2: true } : {}),
     ...(transport.kind === 'tls' ? { http2: true, https: { key: transport.key, cert: transport.cert, allowHTTP1: true } } : {}),
@@ -100,21 +137,20 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   // A client that opens a connection must send its headers within 30 s (slowloris); bodies
   // (uploads of large masters) have no overall limit.
   if ('headersTimeout' in app.server) (app.server as { headersTimeout: number }).headersTimeout = 30_000;
-  const metrics = new Metrics();
+  // fastify sets these on servers it creates, not on one from serverFactory.
+  if (memo) Object.assign(app.server, { keepAliveTimeout: 65_000, requestTimeout: 0 });
   const now = deps.now ?? (() => new Date());
 
   app.addHook('onResponse', async (req, reply) => {
-    const len = Number(reply.getHeader('content-length') ?? 0);
-    const kind = routeKind(req.url);
-    metrics.request(kind, reply.statusCode, len);
-    metrics.observe(kind, reply.elapsedTime / 1000);
+    served(req.raw, reply.statusCode, Number(reply.getHeader('content-length') ?? 0), reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) req.log.warn({ url: req.url, status: reply.statusCode }, 'request failed');
-    // Demand, as viewers make it: a push's own requests (through an edge or in process) do not count.
-    if (deps.onPlayback && reply.statusCode < 400 && req.method === 'GET' && !req.headers['x-cascade-push']) {
-      const m = PLAYBACK_RE.exec(req.url);
-      if (m) deps.onPlayback(m[1], m[2]);
-    }
   });
+  if (memo) {
+    app.addHook('onSend', async (req, reply, payload) => {
+      memo.remember(req.raw, reply.statusCode, reply.getHeaders(), payload);
+      return payload;
+    });
+  }
 
   app.setErrorHandler(async (err, req, reply) => {
     let e: CascadeError;
@@ -151,7 +187,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   metrics.gauge('cascade_jobs_running', () => deps.ingest.list().filter((j) => j.status === 'running').length);
   const hot = new HotObjectCache(deps.store, deps.hotCache ?? DEFAULT_HOT_CACHE, metrics);
   const signing = deps.signing ?? { keys: [], required: false, ttlSec: 3600 };
-  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, signing, cdnBaseUrls: deps.cdnBaseUrls ?? [], shieldSecret: deps.shieldSecret, now,
+  registerPlaybackRoutes(app, { catalog: deps.catalog, store: deps.store, hot, memo, signing, cdnBaseUrls: deps.cdnBaseUrls ?? [], shieldSecret: deps.shieldSecret, now,
     live: deps.channels ? { channels: deps.channels, latencyTargetMs: deps.liveLatencyTargetMs ?? 3000 } : undefined,
   });
   registerConsoleRoutes(app);

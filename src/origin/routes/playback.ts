@@ -27,7 +27,9 @@ import { encode, negotiateCoding } from '../compression.js';
 import type { ObjectStore } from '../../storage/index.js';
 import type { HotObjectCache } from '../hot-cache.js';
 import { checkToken, type SigningKey } from '../signed-urls.js';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { SHIELD_HEADER, shieldCheck } from '../shield.js';
+import type { ResponseMemo } from '../response-memo.js';
 import type { ChannelService } from '../../ingest/live/channel-service.js';
 import { registerLiveRoutes } from './live.js';
 
@@ -46,12 +48,13 @@ export interface PlaybackDeps {
   cdnBaseUrls: string[];
   shieldSecret?: string;
   now: () => Date;
+  /** Where immutable answers are remembered for the small-object fast path (absent: not used). */
+  memo?: ResponseMemo;
   /** Live channels, served under /live/ behind the same shield and token checks. */
   live?: { channels: ChannelService; latencyTargetMs: number };
 }
 
 const BASE_HEADER = 'x-cascade-base-url';
-const SHIELD_HEADER = 'x-cascade-shield';
 
 interface VersionParams { title: string; version: string }
 interface RenditionParams extends VersionParams { rendition: string }
@@ -69,12 +72,11 @@ export function registerPlaybackRoutes(root: FastifyInstance, deps: PlaybackDeps
 async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise<void> {
   /** Verified playback token of a request, carried into the URIs its manifest lists. */
   const tokens = new WeakMap<FastifyRequest, string>();
-  const shield = deps.shieldSecret ? createHash('sha256').update(deps.shieldSecret).digest() : undefined;
+  const shieldOk = shieldCheck(deps.shieldSecret);
   app.addHook('onRequest', async (req) => {
-    if (shield) {
-      // Origin-shield guard: only the CDN, which knows the secret, may fetch from the origin.
-      const given = createHash('sha256').update(String(req.headers[SHIELD_HEADER] ?? '')).digest();
-      if (!timingSafeEqual(given, shield)) throw createError('SHIELD_REQUIRED', `this origin answers only requests with a valid ${SHIELD_HEADER} header`);
+    // Origin-shield guard: only the CDN, which knows the secret, may fetch from the origin.
+    if (shieldOk && !shieldOk(req.headers[SHIELD_HEADER])) {
+      throw createError('SHIELD_REQUIRED', `this origin answers only requests with a valid ${SHIELD_HEADER} header`);
     }
     const { keys, required } = deps.signing;
     const token = (req.query as { token?: string }).token;
@@ -148,6 +150,8 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     reply.header('Vary', vary ? `${String(vary)}, ${varyOn}` : varyOn);
     if (coding !== 'identity') reply.header('Content-Encoding', coding);
     if (notModified(req.headers, etag, lastModified)) return reply.code(304).send();
+    // Versioned text is the same for every request with the same key; a signed one is per viewer.
+    if (!token) deps.memo?.allow(req.raw);
     return reply.type(type).send(body);
   };
 
@@ -198,6 +202,8 @@ async function playbackPlugin(app: FastifyInstance, deps: PlaybackDeps): Promise
     if (deps.hot.fits(slice.size)) {
       // The whole object is cached and shared; a Range is cut from memory.
       const buf = await deps.hot.get(key, slice.offset, slice.size);
+      // A token in the URL expires: such an answer is checked every time, never replayed.
+      if (range.kind !== 'partial' && !tokens.has(req)) deps.memo?.allow(req.raw);
       return reply.send(start === 0 && end === slice.size - 1 ? buf : buf.subarray(start, end + 1));
     }
     const obj = await deps.store.get(key, { start: slice.offset + start, end: slice.offset + end });
