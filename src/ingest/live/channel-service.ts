@@ -21,6 +21,7 @@ import { ChannelStore, channelKeys, type ChannelDefinition, type ChannelState } 
 import { liveLadder, type LiveLadder } from './live-ladder.js';
 import { liveEncoderArgs, type LiveInput, type LiveOutput } from './live-args.js';
 import { flvHeader, flvTag } from './flv.js';
+import { FlvClock } from './flv-clock.js';
 import { FlvProbe } from './flv-probe.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { archiveWindow } from './dvr-archive.js';
@@ -481,6 +482,7 @@ export class ChannelService {
     };
     c.session = session;
     const probe = new FlvProbe();
+    const clock = new FlvClock();
     let tagCount = 0;
     let stdin: Writable | undefined;
     let ended = false;
@@ -510,8 +512,13 @@ export class ChannelService {
       );
     };
     return {
-      tag: (type, ts, payload) => {
+      tag: (type, publisherTs, payload) => {
         if (ended) return;
+        const { ts, jump } = clock.map(type, publisherTs);
+        if (jump) {
+          session.input.timestampJumps = clock.jumps;
+          this.log.warn({ channel: c.id, fromMs: jump.fromMs, toMs: jump.atMs, jumpMs: jump.deltaMs }, 'publisher timestamp jump taken out (media stays continuous)');
+        }
         session.samples.push([this.now(), payload.length + 11, type === 9 ? 1 : 0]);
         if (++tagCount === 150) session.input.sourceClockMs = this.now() - ts;
         if (session.samples.length > 2000) session.samples.splice(0, 1000);

@@ -19,6 +19,8 @@ export interface ChannelInput {
    * (after any start-up burst). Lets tools measure publish-to-render latency.
    */
   sourceClockMs?: number;
+  /** RTMP: jumps of the publisher's clock taken out before the encoder (see flv-clock.ts). */
+  timestampJumps?: number;
 }
 
 export interface ChannelArchive {
