@@ -54,6 +54,8 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
   const { token, generated } = await resolveToken(config);
   const store = openStore(config.storage);
   const catalog = new Catalog(store, logger.child({ component: 'catalog' }));
+  // Leftovers of a publish that failed while the store was down go once it answers again.
+  const cleanupTimer = setInterval(() => void catalog.retryCleanups(), 5000).unref();
   const supervisor = new Supervisor(logger.child({ component: 'supervisor' }));
   const ingest = new IngestService(
     {
@@ -171,6 +173,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
     logger,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(cleanupTimer);
         await channels.close();
         await pushes.close();
         await app.close();

@@ -11,6 +11,7 @@ import type { Logger } from '../shared/logger.js';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
 import { LruCache } from '../shared/lru-cache.js';
 import { SingleFlight } from '../shared/single-flight.js';
+import { createError, isCascadeError } from '../shared/errors.js';
 
 export interface CurrentPointer { version: string; publishedAt: string }
 
@@ -117,9 +118,32 @@ export class Catalog {
         this.invalidated({ titleId: id, versions: pruned, aliasChanged: true, deleted: false });
       }
     } catch (err) {
-      await this.store.deletePrefix(titleKeys.versionPrefix(id, version)).catch((e: unknown) => this.log.error({ err: e, id, version }, 'cleanup of a failed publish failed'));
-      throw err;
+      const prefix = titleKeys.versionPrefix(id, version);
+      await this.store.deletePrefix(prefix).catch((e: unknown) => {
+        // The store is likely down: the leftovers are removed once it answers again.
+        this.debris.add(prefix);
+        this.log.error({ err: e, id, version }, 'cleanup of a failed publish failed; retried later');
+      });
+      if (isCascadeError(err) || (err as Error)?.name === 'AbortError') throw err;
+      throw createError('STORAGE_ERROR', `storing title ${id} failed (nothing was published): ${(err as Error)?.message ?? String(err)}`);
     }
+  }
+
+  /** Version prefixes of failed publishes whose cleanup failed too (never referenced by a pointer). */
+  private readonly debris = new Set<string>();
+
+  /** Retries the cleanups that failed; returns how many prefixes are still left. */
+  async retryCleanups(): Promise<number> {
+    for (const prefix of [...this.debris]) {
+      try {
+        await this.store.deletePrefix(prefix);
+        this.debris.delete(prefix);
+        this.log.info({ prefix }, 'leftovers of a failed publish removed');
+      } catch {
+        break; // still down: try again at the next round
+      }
+    }
+    return this.debris.size;
   }
 
   /** Deletes versions beyond the newest KEEP_VERSIONS; returns their timelines. */

@@ -7,7 +7,7 @@ import type { ChannelService } from '../ingest/live/channel-service.js';
 import type { PushService } from '../push/push-service.js';
 import { CascadeError, createError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { InvalidKeyError, ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
+import { InvalidKeyError, ObjectNotFoundError, StorageError, type ObjectStore } from '../storage/index.js';
 import { makeBearerCheck } from './auth.js';
 import { SingleFlightTimeoutError } from '../shared/single-flight.js';
 import { cacheControl, errorCacheKind } from './cache-policy.js';
@@ -158,6 +158,10 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     else if (err instanceof ObjectNotFoundError) e = createError('NOT_FOUND', 'no such object');
     else if (err instanceof SingleFlightTimeoutError) e = createError('STORAGE_TIMEOUT', err.message);
     else if (err instanceof InvalidKeyError) e = createError('NOT_FOUND', 'no such object');
+    else if (err instanceof StorageError) {
+      req.log.warn({ err }, 'storage failed');
+      e = createError('STORAGE_ERROR', err.message);
+    }
     else if ((err as { validation?: unknown }).validation || (err as { statusCode?: number }).statusCode === 400) e = createError('INVALID_REQUEST', (err as Error).message);
     else if ((err as { statusCode?: number }).statusCode === 413) e = createError('UPLOAD_TOO_LARGE', (err as Error).message);
     else if ((err as { statusCode?: number }).statusCode === 415) e = createError('INVALID_REQUEST', (err as Error).message);

@@ -20,7 +20,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { lengthGuard } from './length-guard.js';
 import type { StorageConfig } from '../config.js';
-import { checkKey, ObjectNotFoundError, type ByteSpan, type ObjectBody, type ObjectInfo, type ObjectStore } from './types.js';
+import { checkKey, ObjectNotFoundError, StorageError, type ByteSpan, type ObjectBody, type ObjectInfo, type ObjectStore } from './types.js';
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
 
@@ -64,7 +64,7 @@ export class S3Store implements ObjectStore {
       return { body, size: total, contentLength };
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(key);
-      throw err;
+      throw new StorageError(`GET ${key}`, err);
     }
   }
 
@@ -79,7 +79,7 @@ export class S3Store implements ObjectStore {
     const Key = this.k(key);
     if (Buffer.isBuffer(body)) {
       if (body.length !== size) throw new Error(`body of ${body.length} bytes, declared ${size}`);
-      await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: body, ContentLength: size, ContentType: contentType }));
+      await this.call(`PUT ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: body, ContentLength: size, ContentType: contentType })));
       return;
     }
     const guarded = lengthGuard(size);
@@ -93,14 +93,14 @@ export class S3Store implements ObjectStore {
         queueSize: 2,
         leavePartsOnError: false,
       });
-      await upload.done();
+      await this.call(`PUT ${key}`, () => upload.done());
       return;
     }
     // Below the multipart threshold the body is collected first: a short or failed body then
     // never reaches the server (some S3 servers store what a broken request carried).
     const parts: Buffer[] = [];
     for await (const c of guarded) parts.push(c as Buffer);
-    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: Buffer.concat(parts), ContentLength: size, ContentType: contentType }));
+    await this.call(`PUT ${key}`, () => this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key, Body: Buffer.concat(parts), ContentLength: size, ContentType: contentType })));
   }
 
   async putFile(key: string, path: string, contentType?: string): Promise<void> {
@@ -114,7 +114,7 @@ export class S3Store implements ObjectStore {
       return { key, size: Number(r.ContentLength ?? 0), lastModified: r.LastModified ?? new Date(0), etag: r.ETag };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw err;
+      throw new StorageError(`HEAD ${key}`, err);
     }
   }
 
@@ -122,7 +122,7 @@ export class S3Store implements ObjectStore {
     checkKey(prefix, true);
     let token: string | undefined;
     do {
-      const r = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.config.prefix + prefix, ContinuationToken: token }));
+      const r = await this.call(`LIST ${prefix}`, () => this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.config.prefix + prefix, ContinuationToken: token })));
       for (const o of r.Contents ?? []) {
         if (!o.Key) continue;
         yield { key: o.Key.slice(this.config.prefix.length), size: Number(o.Size ?? 0), lastModified: o.LastModified ?? new Date(0), etag: o.ETag };
@@ -132,7 +132,7 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.k(key) }));
+    await this.call(`DELETE ${key}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.k(key) })));
   }
 
   async deletePrefix(prefix: string): Promise<number> {
@@ -140,7 +140,7 @@ export class S3Store implements ObjectStore {
     let n = 0;
     const flush = async (): Promise<void> => {
       if (!batch.length) return;
-      await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      await this.call(`DELETE ${prefix}*`, () => this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })));
       n += batch.length;
       batch = [];
     };
@@ -150,6 +150,15 @@ export class S3Store implements ObjectStore {
     }
     await flush();
     return n;
+  }
+
+  /** Runs one S3 call (the SDK retries it); a failure left after its retries is a StorageError. */
+  private async call<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw new StorageError(what, err);
+    }
   }
 
   async close(): Promise<void> {

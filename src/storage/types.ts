@@ -40,6 +40,14 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/** The store failed (unreachable, 5xx after its retries): not the caller's fault, not a missing object. */
+export class StorageError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`storage ${what} failed: ${(cause as Error)?.message || (cause as Error)?.name || String(cause)}`, { cause });
+    this.name = 'StorageError';
+  }
+}
+
 export class InvalidKeyError extends Error {
   constructor(readonly key: string) {
     super(`invalid object key: ${JSON.stringify(key)}`);

@@ -1,7 +1,7 @@
 /**
  * S3 backend faults through a fault-injecting proxy in front of a real s3rver: 503/500 answers,
  * connections reset in the middle of an upload, answers slower than the storage timeout, the
- * server gone. Retries with back-off recover; what is stored is whole (sizes and hashes checked);
+ * server gone (SIGKILLed in the middle of a publish, then back). Retries with back-off recover; what is stored is whole (sizes and hashes checked);
  * when the retry budget is spent the error is clear and nothing is stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +10,8 @@ import { S3Store } from '../../src/storage/index.js';
 import { startS3rver, S3RVER_ENV, type S3rver } from '../helpers/s3rver.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { makeMaster } from '../helpers/media.js';
-import { publishTitle, startTestServer } from '../helpers/server.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { api, publishTitle, startTestServer, TEST_TOKEN } from '../helpers/server.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -110,6 +110,65 @@ describe('S3 faults under the origin', () => {
     } finally {
       proxy.fault = undefined;
       await t.stop();
+      await rm(media, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('the S3 server stopped in the middle of a publish', () => {
+  it('the job fails STORAGE_ERROR, nothing is published, the leftovers go once the store is back', async () => {
+    const own = await startS3rver('stopped');
+    const px = await startCountingProxy(own.endpoint);
+    const media = await mkdtemp(join(tmpdir(), 'cascade-s3stop-'));
+    // The first track reaches the store; s3rver is SIGKILLed as the second one is sent.
+    let tracks = 0;
+    px.fault = (m, p) => {
+      if (m === 'PUT' && p.includes('/titles/gone/') && p.endsWith('.mp4') && ++tracks === 2) void own.kill();
+      return tracks >= 2 ? { delayMs: 200 } : undefined;
+    };
+    const t = await startTestServer({ CASCADE_S3_ENDPOINT: px.url }, { storage: 's3://stopped/origin' });
+    const check = new S3Store({ kind: 's3', bucket: 'stopped', prefix: 'origin', endpoint: own.endpoint, region: 'us-east-1', forcePathStyle: true, multipartThresholdBytes: 64 * 1024 * 1024 });
+    try {
+      const master = await makeMaster(join(media, 'm.mp4'), { seconds: 4, size: '640x360' });
+      const up = await fetch(new URL('/api/v1/titles/gone/source?ladder=draft', t.url), { method: 'PUT', body: await readFile(master), headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      const { job } = await up.json();
+      let j: any;
+      for (let i = 0; i < 600 && !['failed', 'succeeded'].includes(j?.status); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        j = (await api(t.url, 'GET', `/api/v1/jobs/${job.id}`)).json;
+      }
+      expect(tracks).toBeGreaterThanOrEqual(2);
+      expect(j.status).toBe('failed');
+      expect(j.error.code).toBe('STORAGE_ERROR');
+      expect(j.error.message).toMatch(/nothing was published/);
+      // While the store is down the API says so (502 STORAGE_ERROR), and nothing claims the title exists.
+      const during = await api(t.url, 'GET', '/api/v1/titles/gone');
+      expect([during.status, during.json.error.code]).toEqual([502, 'STORAGE_ERROR']);
+      // The store comes back: the first track, stored before the kill, is removed by the retried cleanup.
+      px.fault = undefined;
+      await own.restart();
+      const keys = async (): Promise<string[]> => {
+        const out = [];
+        for await (const o of check.list('titles/gone/')) out.push(o.key);
+        return out;
+      };
+      let left = await keys();
+      for (let i = 0; i < 100 && left.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        left = await keys();
+      }
+      expect(left).toEqual([]);
+      // The title shows its failed job, never a version.
+      const view = (await api(t.url, 'GET', '/api/v1/titles/gone')).json;
+      expect([view.status, view.version, view.playback, view.error.code]).toEqual(['failed', undefined, null, 'STORAGE_ERROR']);
+      // And the origin publishes again.
+      const again = await publishTitle(t.url, 'gone', master, '?ladder=draft');
+      expect((await fetch(new URL(again.playback.hls, t.url))).status).toBe(200);
+    } finally {
+      await check.close();
+      await t.stop();
+      await px.close();
+      await own.stop();
       await rm(media, { recursive: true, force: true });
     }
   }, 120_000);
