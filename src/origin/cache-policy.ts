@@ -41,8 +41,10 @@ export const CACHE_POLICY: Record<CacheKind, string | ((c: CacheContext) => stri
   'init-segment': `public, max-age=${YEAR}, immutable`,
   'media-segment': `public, max-age=${YEAR}, immutable`,
   // Unversioned title URLs redirect to the current version, which a re-upload changes.
-  // stale-if-error: with the origin down, an edge keeps sending players to the last known version.
-  'current-version-redirect': 'public, max-age=5, stale-if-error=3600',
+  // stale-while-revalidate: for 30 s past expiry an edge answers at once and refetches behind the
+  // player's back (the previous version stays playable: the catalog keeps it). stale-if-error: with
+  // the origin down, an edge keeps sending players to the last known version.
+  'current-version-redirect': 'public, max-age=5, stale-while-revalidate=30, stale-if-error=3600',
   // Live (RFC 8216bis Appendix B.1). The multivariant playlist changes only with the ladder.
   'live-multivariant': 'public, max-age=5, stale-if-error=30',
   // A plain reload: about half a target duration, so a CDN never hides a new segment for long.

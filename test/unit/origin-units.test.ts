@@ -15,7 +15,7 @@ describe('cache policy table', () => {
     ['vod-multivariant', /^public, max-age=3600/],
     ['vod-media-playlist', /^public, max-age=3600/],
     ['vod-mpd', /^public, max-age=3600/],
-    ['current-version-redirect', /^public, max-age=5, stale-if-error=3600$/],
+    ['current-version-redirect', /^public, max-age=5, stale-while-revalidate=30, stale-if-error=3600$/],
     ['time', /^no-store$/],
     ['api', /^no-store$/],
     ['error-not-found', /^public, max-age=5$/],
