@@ -1,9 +1,10 @@
 /**
  * A publisher whose clock jumps (RFC 8216bis §4.4.3.1 still holds, the channel stays on the wall
  * clock): a real H.264/AAC stream sent in real time over RTMP by a bare client that re-stamps its
- * tags, one hour forward at 5 s and back to 0 at 10 s, to a passthrough and a transcoding channel.
+ * tags, one hour forward at 5 s and back to 0 at 10 s, to a passthrough and a transcoding channel;
+ * and an MPEG-TS stream with the same jumps sent over SRT by srt-live-transmit (srt-tools).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,4 +104,51 @@ it('a publisher clock jumping an hour ahead and back to 0: continuous media, seg
   }
   for (const c of clients) c.socket.destroy();
   for (const id of ids) await api(ts.url, 'DELETE', `/api/v1/channels/${id}`);
+}, 90_000);
+
+it('an SRT publisher whose MPEG-TS clock jumps an hour ahead and back: the same guarantees', async () => {
+  // Three 5 s pieces of one stream: true time, one hour ahead, back to 0 (PCR, PTS and DTS jump).
+  const parts = [0, 3600, 0].map((offset, i) => {
+    const f = join(dir, `p${i}.ts`);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=30`, '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000', '-t', '5',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-keyint_min', '60', '-pix_fmt', 'yuv420p', '-b:v', '800k', '-maxrate', '800k', '-bufsize', '400k', '-c:a', 'aac', '-b:a', '96k',
+      '-output_ts_offset', String(offset + i * 5), '-f', 'mpegts', '-muxrate', '1200k', f]);
+    return f;
+  });
+  const stream = Buffer.concat(await Promise.all(parts.map((p) => readFile(p))));
+  const ch = await createChannel(ts.url, 'jump-srt', { ladder: 'low' });
+  const u = new URL(ch.ingest.srt);
+  const target = `srt://127.0.0.1:${u.port}?passphrase=${u.searchParams.get('passphrase')}&pbkeylen=16&streamid=${encodeURIComponent(u.searchParams.get('streamid') ?? '')}&latency=200`;
+  // srt-live-transmit (srt-tools) is the SRT caller; we pace the bytes at the stream's own rate (constant mux rate).
+  const sender = spawn('srt-live-transmit', ['-q', 'file://con', target], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  sender.stderr!.on('data', (d) => (err += d));
+  const started = Date.now();
+  try {
+    const perMs = stream.length / 15_000;
+    for (let sent = 0; sent < stream.length; ) {
+      const due = Math.min(stream.length, Math.round((Date.now() - started + 40) * perMs));
+      if (due > sent) {
+        sender.stdin!.write(stream.subarray(sent, due));
+        sent = due;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const c = await waitChannel(ts.url, 'jump-srt', (x) => x.state === 'live');
+    expect(c.lastError ?? null, err).toBeNull();
+    const text = await (await fetch(`${ts.url}/live/jump-srt/v360/media.m3u8`)).text();
+    const p = parseM3u8Strict(text);
+    const durations = p.segments.map((s: any) => s.duration);
+    for (const d of durations) expect(Math.round(d), durations.join(' ')).toBeLessThanOrEqual(p.targetDuration);
+    const total = durations.reduce((a: number, b: number) => a + b, 0);
+    expect(total, durations.join(' ')).toBeGreaterThan(SECONDS - 5);
+    expect(total, durations.join(' ')).toBeLessThan(SECONDS + 1);
+    const k = p.segments.findLastIndex((s: any) => s.programDateTime !== undefined);
+    const endMs = p.segments[k].programDateTime + durations.slice(k).reduce((a: number, b: number) => a + b, 0) * 1000;
+    expect(Math.abs(endMs - Date.now())).toBeLessThan(8000);
+  } finally {
+    sender.kill('SIGKILL');
+    await api(ts.url, 'DELETE', '/api/v1/channels/jump-srt');
+  }
 }, 90_000);
