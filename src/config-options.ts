@@ -27,6 +27,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'jobConcurrency', env: 'CASCADE_JOB_CONCURRENCY', default: '1', description: 'Encodes running at once (one fills two cores).' },
   { key: 'jobMaxAttempts', env: 'CASCADE_JOB_MAX_ATTEMPTS', default: '2', description: 'Runs of a job across server restarts before it fails with JOB_INTERRUPTED.' },
   { key: 'encodeStallSec', env: 'CASCADE_ENCODE_STALL_SEC', default: '60', description: 'ffmpeg is killed after this long without progress (ENCODE_STALLED).' },
+  { key: 'uploadIdleSec', env: 'CASCADE_UPLOAD_IDLE_SEC', default: '60', description: 'An upload that sends no body bytes for this long is refused (408 UPLOAD_STALLED) and discarded.' },
   { key: 'maxUploadBytes', env: 'CASCADE_MAX_UPLOAD_BYTES', default: '21474836480', description: 'Upload size limit (413 UPLOAD_TOO_LARGE above it).' },
   { key: 'defaultLadder', env: 'CASCADE_LADDER', default: 'standard', description: 'Ladder preset used when an upload names none: `standard`, `fast` or `draft`.' },
   { key: 'corsAllowedOrigins', env: 'CASCADE_CORS_ORIGINS', default: '*', description: 'Comma-separated origins allowed to fetch playback URLs from browsers.' },

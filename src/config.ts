@@ -68,6 +68,8 @@ export interface Config {
   jobMaxAttempts: number;
   encodeStallSec: number;
   maxUploadBytes: number;
+  /** An upload idle this long (no body bytes) is refused and discarded. */
+  uploadIdleSec: number;
   defaultLadder: string;
   corsAllowedOrigins: string[];
   /** Byte budget of the in-memory hot object cache. */
@@ -333,6 +335,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     jobConcurrency: int('jobConcurrency', pick('jobConcurrency') ?? 1, 1, 64),
     jobMaxAttempts: int('jobMaxAttempts', pick('jobMaxAttempts') ?? 2, 1, 10),
     encodeStallSec: int('encodeStallSec', pick('encodeStallSec') ?? 60, 1, 3600),
+    uploadIdleSec: int('uploadIdleSec', pick('uploadIdleSec') ?? 60, 1, 3600),
     maxUploadBytes: int('maxUploadBytes', pick('maxUploadBytes') ?? 20 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     defaultLadder: String(pick('defaultLadder') ?? 'standard'),
     corsAllowedOrigins: cors.split(',').map((s) => s.trim()).filter(Boolean),

@@ -66,6 +66,7 @@ export async function createServer(config: Config, opts: { logger?: Logger } = {
       maxAttempts: config.jobMaxAttempts,
       stallSec: config.encodeStallSec,
       maxUploadBytes: config.maxUploadBytes,
+      uploadIdleMs: config.uploadIdleSec * 1000,
       defaultLadder: config.defaultLadder,
     },
     catalog,

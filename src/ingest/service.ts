@@ -26,6 +26,8 @@ export interface IngestOptions {
   maxAttempts: number;
   stallSec: number;
   maxUploadBytes: number;
+  /** No body bytes for this long: the upload is refused (UPLOAD_STALLED). */
+  uploadIdleMs?: number;
   defaultLadder: string;
   now?: () => Date;
 }
@@ -137,13 +139,22 @@ export class IngestService {
       if (!(body as { complete?: boolean }).complete && !source.writableEnded) source.destroy(new Error('the client closed the upload'));
     });
     body.pipe(source);
+    // A body that stops arriving (a Content-Length larger than what is sent, a chunked body without
+    // its last chunk) would hold the connection and the partial file for ever.
+    const idleMs = this.opts.uploadIdleMs ?? 60_000;
+    const idle = setTimeout(() => {
+      source.destroy(createError('UPLOAD_STALLED', `no upload bytes for ${idleMs / 1000} s after ${received} bytes; the upload was discarded`));
+    }, idleMs);
+    body.on('data', () => idle.refresh());
     try {
       await pipeline(source, counter, createWriteStream(part));
+      clearTimeout(idle);
       if (opts.contentLength !== undefined && received !== opts.contentLength) {
         throw createError('UPLOAD_INCOMPLETE', `received ${received} of ${opts.contentLength} bytes`);
       }
       await rename(part, join(dir, 'source'));
     } catch (err) {
+      clearTimeout(idle);
       body.unpipe(source);
       await rm(dir, { recursive: true, force: true });
       if (isCascadeError(err)) throw err;

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   SIGNING_NOT_CONFIGURED: { status: 409, message: 'no signing keys are configured' },
   UPLOAD_TOO_LARGE: { status: 413, message: 'upload exceeds the size limit' },
   UPLOAD_INCOMPLETE: { status: 400, message: 'upload ended before Content-Length bytes arrived' },
+  UPLOAD_STALLED: { status: 408, message: 'the upload stopped sending' },
   JOB_NOT_CANCELABLE: { status: 409, message: 'the job has already ended' },
   CHANNEL_NOT_FOUND: { status: 404, message: 'no such channel' },
   CHANNEL_OFFLINE: { status: 404, message: 'the channel has no media yet: no publisher has sent any' },

@@ -15,7 +15,7 @@ const LIMIT = 8 * 1024 * 1024;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cascade-bad-'));
-  t = await startTestServer({ CASCADE_MAX_UPLOAD_BYTES: String(LIMIT) });
+  t = await startTestServer({ CASCADE_MAX_UPLOAD_BYTES: String(LIMIT), CASCADE_UPLOAD_IDLE_SEC: '1' });
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
@@ -158,6 +158,33 @@ describe('requests that are refused outright', () => {
     expect((await api(t.url, 'GET', '/api/v1/jobs')).json.jobs.length).toBe(before);
     expect((await api(t.url, 'GET', '/api/v1/titles/dropped')).status).toBe(404);
   });
+
+  it('a body that stops arriving (short Content-Length, chunked without its end) → 408 UPLOAD_STALLED, nothing kept', async () => {
+    const u = new URL(t.url);
+    const before = (await api(t.url, 'GET', '/api/v1/jobs')).json.jobs.length;
+    const heads = [
+      `PUT /api/v1/titles/stalled/source HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Length: 5000000\r\n\r\n`,
+      `PUT /api/v1/titles/stalled/source HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    ];
+    for (const [i, head] of heads.entries()) {
+      const answer = await new Promise<string>((resolve) => {
+        let got = '';
+        const sock = connect(Number(u.port), u.hostname, () => {
+          sock.write(head);
+          // Some media, then nothing more: the connection stays open.
+          sock.write(i === 0 ? Buffer.alloc(100_000) : Buffer.concat([Buffer.from('186a0\r\n'), Buffer.alloc(100_000), Buffer.from('\r\n')]));
+        });
+        sock.on('data', (d) => (got += d.toString()));
+        sock.on('close', () => resolve(got));
+        setTimeout(() => sock.destroy(), 8000);
+      });
+      expect(answer, answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(answer).toMatch(/"code":"UPLOAD_STALLED"/);
+    }
+    expect(await filesUnder(join(t.dataDir, 'uploads'))).toEqual([]);
+    expect((await api(t.url, 'GET', '/api/v1/jobs')).json.jobs.length).toBe(before);
+    expect((await api(t.url, 'GET', '/api/v1/titles/stalled')).status).toBe(404);
+  }, 20_000);
 
   it('a bad ladder → 400 INVALID_LADDER before anything is stored', async () => {
     const r = await api(t.url, 'PUT', '/api/v1/titles/lad/source?ladder=bogus', 'abc', { 'content-type': 'application/octet-stream' });
