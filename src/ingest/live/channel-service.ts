@@ -1,32 +1,30 @@
 /**
- * Live channels: definitions, publishers (RTMP through our server, SRT through an
- * ffmpeg listener), one encoder session at a time per channel, the live timeline
- * fed from the encoder's CMAF pipes, and persistence of segments and numbering.
+ * Live channels: the registry and definitions, the RTMP port and who may publish
+ * (stream keys), the live timeline of each channel, persistence of segments and
+ * numbering, and the archive of a stopped channel. The encoder sessions (RTMP tags
+ * into ffmpeg, the SRT listener, ffmpeg's CMAF pipes into the timeline) are in
+ * encoder-sessions.ts.
  *
  * One publisher per channel: a second one is refused unless the channel allows
  * takeover. The SRT listener runs only while no RTMP publisher is live, so the two
  * protocols cannot feed one channel at once.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { createError, type CascadeError, type ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Supervisor } from '../../shared/supervisor.js';
 import { validateId } from '../../shared/ids.js';
 import { findProcesses } from '../../shared/orphans.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { CmafStreamReader, LiveTimeline, segmentData, type LiveRendition, type LiveSegment, type RenditionSpec } from '../../packager/index.js';
+import { LiveTimeline, segmentData, type LiveRendition, type LiveSegment, type RenditionSpec } from '../../packager/index.js';
 import { ChannelStore, channelKeys, type ChannelDefinition, type ChannelState } from './channel-store.js';
 import { liveLadder, type LiveLadder } from './live-ladder.js';
-import { liveEncoderArgs, type LiveInput, type LiveOutput } from './live-args.js';
-import { flvHeader, flvTag } from './flv.js';
-import { FlvClock } from './flv-clock.js';
-import { FlvProbe } from './flv-probe.js';
+import { liveEncoderArgs } from './live-args.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { archiveWindow } from './dvr-archive.js';
 import { RtmpServer, type PublishControl, type PublishDecision, type PublishRequest } from './rtmp-server.js';
-import { Channel, type ChannelArchive, type ChannelInput, type Session } from './channel.js';
+import { Channel, type ChannelArchive, type ChannelInput } from './channel.js';
+import { EncoderSessions } from './encoder-sessions.js';
 
 export { Channel, type ChannelArchive, type ChannelInput } from './channel.js';
 
@@ -62,16 +60,12 @@ export interface ChannelOptions {
 }
 
 
-/** An encoder that produces nothing for this long while a publisher is on is killed. */
-const ENCODER_STALL_MS = 10_000;
-const MAX_STDIN_BACKLOG = 32 * 1024 * 1024;
-
 export class ChannelService {
   private readonly channels = new Map<string, Channel>();
   private readonly persist: ChannelStore;
   private rtmp?: RtmpServer;
-  private sessionSeq = 0;
   private closing = false;
+  private readonly sessions: EncoderSessions;
   private rtmpPort = 0;
 
   constructor(
@@ -85,6 +79,19 @@ export class ChannelService {
     private readonly catalog?: Catalog,
   ) {
     this.persist = new ChannelStore(store);
+    this.sessions = new EncoderSessions({
+      cfg,
+      supervisor,
+      log,
+      now,
+      closing: () => this.closing,
+      isCurrent: (c) => this.channels.get(c.id) === c,
+      fail: (c, code, message) => this.fail(c, code, message),
+      background: (p, channel, failure) => this.background(p, channel, failure),
+      saveState: (c) => this.saveState(c),
+      allocateSession: (c) => this.allocateSession(c),
+      putInit: (c, renditionId, data) => this.persist.putMedia(channelKeys.init(c.id, renditionId, c.timeline.session), data),
+    });
   }
 
   /** Loads persisted channels and opens the RTMP port. */
@@ -103,7 +110,7 @@ export class ChannelService {
     this.rtmp = new RtmpServer({ host: this.cfg.rtmpHost, port: this.cfg.rtmpPort, log: this.log, authorize: (req, control) => this.authorizeRtmp(req, control) });
     this.rtmpPort = await this.rtmp.listen();
     this.log.info({ port: this.rtmpPort }, 'rtmp ingest listening');
-    for (const c of this.channels.values()) if (!c.def.stopped) this.startSrtListener(c);
+    for (const c of this.channels.values()) if (!c.def.stopped) this.sessions.startSrtListener(c);
   }
 
   /**
@@ -134,7 +141,7 @@ export class ChannelService {
     for (const c of this.channels.values()) c.release();
     await this.rtmp?.close();
     for (const c of this.channels.values()) {
-      this.stopSrtListener(c);
+      this.sessions.stopSrtListener(c);
       // Late output of a stopping encoder is dropped, not pushed into a closed session.
       if (c.session) c.session.stopped = true;
       c.session?.stop('server shutting down');
@@ -181,11 +188,11 @@ export class ChannelService {
       await this.persist.writeDefinition(def);
       if (def.ladder !== existing.def.ladder || existing.def.stopped) {
         // A new ladder (or a reopened channel) is a new timeline that continues the numbering.
-        this.stopSrtListener(existing);
+        this.sessions.stopSrtListener(existing);
         const state = this.stateOf(existing);
         state.ended = false;
         const c = this.install(def, state);
-        this.startSrtListener(c);
+        this.sessions.startSrtListener(c);
         return { channel: c, created: false };
       }
       existing.def = def;
@@ -211,7 +218,7 @@ export class ChannelService {
     await this.persist.writeDefinition(def);
     const c = this.install(def, undefined);
     await this.saveState(c);
-    this.startSrtListener(c);
+    this.sessions.startSrtListener(c);
     this.log.info({ channel: id, ladder: def.ladder, lowLatency: def.lowLatency }, 'channel created');
     return { channel: c, created: true };
   }
@@ -222,7 +229,7 @@ export class ChannelService {
     if (c.def.stopped) return c;
     c.def = { ...c.def, stopped: true };
     await this.persist.writeDefinition(c.def);
-    this.stopSrtListener(c);
+    this.sessions.stopSrtListener(c);
     c.srtListener = undefined;
     // Output the encoder still writes after this is dropped, not fed to the ended timeline (it
     // would fail there and leave a false LIVE_ENCODER_FAILED on a channel stopped on purpose).
@@ -464,249 +471,11 @@ export class ChannelService {
       c.session.stop('taken over by a new publisher');
     }
     // One publisher: the SRT listener steps aside while RTMP is live.
-    this.stopSrtListener(c);
+    this.sessions.stopSrtListener(c);
     c.srtListener = undefined;
-    return { ok: true, sink: this.rtmpSink(c, req, control) };
+    return { ok: true, sink: this.sessions.rtmpSink(c, req, control) };
   }
 
-  private rtmpSink(c: Channel, req: PublishRequest, control: PublishControl): { tag: (type: 8 | 9 | 18, ts: number, p: Buffer) => void; end: (reason: string) => void } {
-    const session: Session = {
-      id: ++this.sessionSeq,
-      no: 0,
-      protocol: 'rtmp',
-      input: { protocol: 'rtmp', remote: req.remote, since: new Date(this.now()).toISOString() },
-      stop: (reason) => control.close(reason),
-      began: false,
-      lastOutputAt: this.now(),
-      samples: [],
-    };
-    c.session = session;
-    const probe = new FlvProbe();
-    const clock = new FlvClock();
-    let tagCount = 0;
-    let stdin: Writable | undefined;
-    let ended = false;
-    let starting = false;
-    const refuse = (reason: string, code: ErrorCode): void => {
-      ended = true;
-      control.close(reason);
-      this.fail(c, code, reason);
-    };
-    const start = (input: LiveInput): void => {
-      starting = true;
-      // Tags keep collecting in the probe until the session number is stored and ffmpeg runs.
-      void this.allocateSession(c).then(
-        (no) => {
-          if (ended || c.session !== session) return;
-          session.no = no;
-          const child = this.spawnEncoder(c, session, input);
-          if (!child) return;
-          stdin = child.stdin!;
-          stdin.on('error', () => undefined);
-          stdin.write(flvHeader(true, true));
-          for (const [t, ts, p] of probe.tags) stdin.write(flvTag(t, ts, p));
-          probe.tags.length = 0;
-          if (ended) stdin.end();
-        },
-        (err) => refuse(`the channel state could not be stored: ${(err as Error).message}`, 'LIVE_ENCODER_FAILED'),
-      );
-    };
-    return {
-      tag: (type, publisherTs, payload) => {
-        if (ended) return;
-        const { ts, jump } = clock.map(type, publisherTs);
-        if (jump) {
-          session.input.timestampJumps = clock.jumps;
-          this.log.warn({ channel: c.id, fromMs: jump.fromMs, toMs: jump.atMs, jumpMs: jump.deltaMs }, 'publisher timestamp jump taken out (media stays continuous)');
-        }
-        session.samples.push([this.now(), payload.length + 11, type === 9 ? 1 : 0]);
-        if (++tagCount === 150) session.input.sourceClockMs = this.now() - ts;
-        if (session.samples.length > 2000) session.samples.splice(0, 1000);
-        if (stdin) {
-          if (stdin.writableLength > MAX_STDIN_BACKLOG) return refuse('the encoder fell behind the publisher by more than 32 MiB and was stopped', 'LIVE_ENCODER_FAILED');
-          stdin.write(flvTag(type, ts, payload));
-          return;
-        }
-        if (starting) {
-          probe.tags.push([type, ts, payload]);
-          if (probe.tags.length > 20_000) refuse('the channel state is not being stored in time', 'LIVE_ENCODER_FAILED');
-          return;
-        }
-        const d = probe.push(type, ts, payload);
-        if (d.kind === 'refuse') refuse(d.reason, 'LIVE_INPUT_UNSUPPORTED');
-        else if (d.kind === 'start') {
-          Object.assign(session.input, { videoCodec: d.videoCodec, audioCodec: d.audioCodec });
-          start(d.input);
-        }
-      },
-      end: (reason) => {
-        ended = true;
-        this.log.info({ channel: c.id, reason }, 'rtmp publisher left');
-        if (stdin) stdin.end();
-        else this.endSession(c, session);
-      },
-    };
-  }
-
-  // ---- SRT -------------------------------------------------------------------------------------
-
-  /** Our own stop of the idle listener: its exit is not a failure. */
-  private stopSrtListener(c: Channel): void {
-    if (!c.srtListener) return;
-    c.srtListener.session.stopped = true;
-    c.srtListener.child.kill('SIGKILL');
-  }
-
-  private startSrtListener(c: Channel): void {
-    if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || c.srtStarting || this.channels.get(c.id) !== c) return;
-    c.srtStarting = true;
-    this.allocateSession(c).then(
-      (no) => {
-        c.srtStarting = false;
-        if (this.closing || c.def.stopped || c.isRemoved || c.session || c.srtListener || this.channels.get(c.id) !== c) return;
-        this.spawnSrtListener(c, no);
-      },
-      (err) => {
-        c.srtStarting = false;
-        this.log.error({ channel: c.id, err }, 'SRT listener not started: the channel state could not be stored');
-      },
-    );
-  }
-
-  private spawnSrtListener(c: Channel, no: number): void {
-    const session: Session = {
-      id: ++this.sessionSeq,
-      no,
-      protocol: 'srt',
-      input: { protocol: 'srt', since: '' },
-      stop: (reason) => {
-        this.log.info({ channel: c.id, reason }, 'srt session stopped');
-        session.stopped = true;
-        child?.kill('SIGKILL');
-      },
-      began: false,
-      lastOutputAt: this.now(),
-      samples: [],
-    };
-    const input: LiveInput = { kind: 'srt', host: this.cfg.srtHost, port: c.def.srtPort, passphrase: c.def.srtPassphrase, latencyMs: this.cfg.srtLatencyMs };
-    const child = this.spawnEncoder(c, session, input);
-    if (child) c.srtListener = { child, session };
-  }
-
-  // ---- encoder sessions ------------------------------------------------------------------------
-
-  /** Starts ffmpeg for a session and wires its CMAF pipes into the timeline. */
-  private spawnEncoder(c: Channel, session: Session, input: LiveInput): ChildProcess | undefined {
-    const { args, outputs } = liveEncoderArgs(c.ladder, input, c.def.segmentSec);
-    const stdio: Array<'pipe' | 'ignore'> = [input.kind === 'flv' ? 'pipe' : 'ignore', 'ignore', 'pipe', ...outputs.map(() => 'pipe' as const)];
-    let child: ChildProcess;
-    try {
-      child = this.supervisor.spawn(`live:${c.id}:${input.kind}`, this.cfg.ffmpegPath, args, stdio);
-    } catch (err) {
-      this.fail(c, 'LIVE_ENCODER_FAILED', `ffmpeg could not start: ${(err as Error).message}`);
-      session.stop('encoder failed');
-      return undefined;
-    }
-    session.encoder = child;
-    let stderr = '';
-    (child.stderr as Readable).setEncoding('utf8').on('data', (d: string) => {
-      stderr = (stderr + d).slice(-4000);
-    });
-    for (const o of outputs) this.readOutput(c, session, child, o);
-    const watchdog = setInterval(() => {
-      if (session.began && this.now() - session.lastOutputAt > ENCODER_STALL_MS) {
-        this.fail(c, 'LIVE_ENCODER_FAILED', `the encoder produced nothing for ${ENCODER_STALL_MS / 1000} s and was restarted`);
-        session.stopped = true;
-        child.kill('SIGKILL');
-      }
-    }, 1000);
-    watchdog.unref();
-    child.once('close', (code, signal) => {
-      clearInterval(watchdog);
-      if (c.srtListener?.child === child) c.srtListener = undefined;
-      // Exit 0 (input ended) or a stop we asked for is not a failure; anything else is, including a
-      // kill by someone else.
-      const clean = code === 0 || session.stopped === true;
-      if (!clean && !this.closing) {
-        // Say why in the channel, without secrets (the SRT URL with its passphrase is never logged).
-        const reason = stderr.replace(/passphrase=[^&\s]+/g, 'passphrase=***').trim().split('\n').slice(-3).join(' | ');
-        this.fail(c, 'LIVE_ENCODER_FAILED', `ffmpeg exited with ${code ?? signal}${reason ? `: ${reason}` : ''}`);
-      }
-      this.endSession(c, session);
-    });
-    return child;
-  }
-
-  private readOutput(c: Channel, session: Session, child: ChildProcess, o: LiveOutput): void {
-    const reader = new CmafStreamReader();
-    const stream = child.stdio[o.fd] as Readable;
-    stream.on('error', () => undefined);
-    stream.on('data', (d: Buffer) => {
-      if (session.stopped) return;
-      try {
-        const units = reader.push(d);
-        if (units.length === 0) return;
-        if (!session.began && !this.beginSession(c, session)) return;
-        session.lastOutputAt = this.now();
-        for (const u of units) {
-          if (u.kind === 'header') this.background(this.persist.putMedia(channelKeys.init(c.id, o.renditionId, c.timeline.session), u.data), c.id, 'init segment could not be stored');
-          c.timeline.push(o.renditionId, u, this.now());
-          if (session.protocol === 'srt' && u.kind === 'chunk' && o.kind === 'video') session.samples.push([this.now(), u.data.length, 1]);
-          else if (session.protocol === 'srt' && u.kind === 'chunk') session.samples.push([this.now(), u.data.length, 0]);
-        }
-        if (session.samples.length > 4000) session.samples.splice(0, 2000);
-      } catch (err) {
-        this.fail(c, 'LIVE_ENCODER_FAILED', `the encoder's CMAF output for ${o.renditionId} could not be read: ${(err as Error).message}`);
-        session.stopped = true;
-        child.kill('SIGKILL');
-      }
-    });
-  }
-
-  /** First media of a session: it becomes the channel's session unless another publisher holds it. */
-  private beginSession(c: Channel, session: Session): boolean {
-    if (c.def.stopped || c.isRemoved) {
-      session.stop('channel stopped');
-      session.stopped = true;
-      return false;
-    }
-    if (c.session && c.session !== session) {
-      if (!c.def.allowTakeover) {
-        this.fail(c, 'CHANNEL_BUSY', `${session.protocol.toUpperCase()} publisher refused: the channel already has a publisher (${c.session.protocol})`);
-        session.stop('channel busy');
-        session.stopped = true;
-        return false;
-      }
-      c.session.stop('taken over by a new publisher');
-    }
-    if (c.srtListener?.session === session) c.srtListener = undefined;
-    c.session = session;
-    session.began = true;
-    session.input.since = new Date(this.now()).toISOString();
-    // A listener's number may be older than a session begun since: take a fresh one then.
-    if (session.no <= c.timeline.session) session.no = c.allocatedSession = Math.max(c.allocatedSession, c.timeline.session) + 1;
-    c.timeline.beginSession(session.no);
-    c.lastError = undefined;
-    this.background(this.saveState(c), c.id, 'channel state could not be stored');
-    this.log.info({ channel: c.id, protocol: session.protocol, session: c.timeline.session }, 'live session started');
-    c.notify();
-    return true;
-  }
-
-  private endSession(c: Channel, session: Session): void {
-    session.stopped = true;
-    if (c.session === session) {
-      c.session = undefined;
-      if (session.began) {
-        c.timeline.endSession();
-        this.background(this.saveState(c), c.id, 'channel state could not be stored');
-        this.log.info({ channel: c.id, protocol: session.protocol }, 'live session ended');
-      }
-    }
-    if (session.protocol === 'rtmp') session.stop('encoder exited');
-    // Ready for the next publisher.
-    if (!this.closing && !c.def.stopped && !c.isRemoved) setTimeout(() => this.startSrtListener(c), 500).unref();
-  }
 }
 
 function storedPrefix(segments: LiveSegment[]): LiveSegment[] {
