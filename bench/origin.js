@@ -6,7 +6,9 @@
 //   a bare fastify process answering the same bytes from memory (the framework floor).
 // Each server runs in its own process; rounds alternate between them and the median of the rounds
 // is printed (this machine's neighbours move single runs by ±30 %), with the server process's CPU
-// time per request (user + system, from /proc/<pid>/stat), which moves less.
+// time per request (user + system, from /proc/<pid>/stat), which moves less. With two or more cores
+// the servers are pinned to the last core and wrk to the others (taskset), so each server has one
+// core to itself, as a one-worker nginx has; BENCH_PIN=0 turns that off.
 // Usage: node bench/origin.js [seconds=6] [connections=50] [rounds=3]
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -30,12 +32,16 @@ const cpuOf = (pid) => {
 };
 const wrk = async (url, pid) => {
   const cpu0 = cpuOf(pid);
-  const out = (await execFileP('wrk', ['-t2', `-c${conns}`, `-d${seconds}s`, '--latency', url])).stdout;
+  const wrkArgs = ['-t2', `-c${conns}`, `-d${seconds}s`, '--latency', url];
+  const out = (await (pin ? execFileP('taskset', ['-c', clientCores, 'wrk', ...wrkArgs]) : execFileP('wrk', wrkArgs))).stdout;
   if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const requests = Number(/(\d+) requests in/.exec(out)[1]);
   return { rps, p99: /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?', usPerReq: ((cpuOf(pid) - cpu0) * 1e6) / requests };
 };
+const cores = Number(execFileSync('nproc').toString().trim());
+const pin = process.env.BENCH_PIN !== '0' && cores >= 2;
+const clientCores = `0-${cores - 2}`;
 const median = (xs) => xs.slice().sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
 const waitHttp = async (url) => {
   for (let i = 0; i < 200; i++) {
@@ -92,8 +98,10 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000; ty
   // nginx serves from its worker process (the master's child).
   const nginxWorker = Number(execFileSync('pgrep', ['-P', String(children[1].pid)]).toString().trim().split('\n')[0]);
   const pids = [nginxWorker, children[0].pid, children[2].pid];
+  // Every thread of each server process on the last core (after the title is encoded).
+  if (pin) for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', String(cores - 1), String(pid)], { stdio: 'ignore' });
 
-  console.log(`wrk -t2 -c${conns} -d${seconds}s on loopback, 2 cores shared by servers and client; median of ${rounds} alternating rounds`);
+  console.log(`wrk -t2 -c${conns} -d${seconds}s on loopback; ${pin ? `each server pinned to core ${cores - 1}, wrk to cores ${clientCores}` : `${cores} cores shared by servers and client`}; median of ${rounds} alternating rounds`);
   console.log(`segment ${bytes.seg.length} bytes, multivariant ${bytes.man.length} bytes, MPD ${bytes.mpd.length} bytes`);
   const rows = [
     ['hot segment (1.5 MB)', `${n}/seg.m4s`, url + paths.seg, `${b}/seg.m4s`],
