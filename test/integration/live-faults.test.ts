@@ -39,18 +39,23 @@ it('the live ffmpeg killed under a publisher: reason recorded, publisher release
     await waitSegments(serve.url, 'crash', 'v360', 2);
     const [encoder] = await ffmpegChildren(/-f flv -i pipe:0/);
     expect(encoder).toBeGreaterThan(0);
+    const killedAt = Date.now();
     process.kill(encoder, 'SIGKILL');
     // The publisher is disconnected (it would reconnect, as OBS does) and the channel says why.
     expect(await first.exited).not.toBe(0);
     const after = await waitChannel(serve.url, 'crash', (c) => c.state === 'idle');
+    // A figure for docs/reliability.md, not an assertion.
+    console.log(`[figure] encoder killed: publisher released and the channel idle after ${Date.now() - killedAt} ms`);
     expect(after.lastError.code).toBe('LIVE_ENCODER_FAILED');
   } finally {
     await stopChild(first.child, 'SIGKILL');
   }
   const count = ((await (await fetch(`${serve.url}/live/crash/v360/media.m3u8`)).text()).match(/#EXTINF/g) ?? []).length;
+  const returnAt = Date.now();
   const again = publish(ch.ingest.rtmp, { seconds: 60 });
   try {
     await waitChannel(serve.url, 'crash', (c) => c.state === 'live');
+    console.log(`[figure] encoder killed: live again ${Date.now() - returnAt} ms after the publisher's return`);
     const text = await waitSegments(serve.url, 'crash', 'v360', count + 2);
     expect(text).toMatch(/#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-\d+\.mp4"/);
   } finally {

@@ -47,7 +47,10 @@ describe('restart during a live channel', () => {
     // Kill the server the hard way; the publisher loses its connection.
     await stopChild(serve!.child, 'SIGKILL');
     await stopChild(pub.child, 'SIGKILL');
+    const restartAt = Date.now();
     serve = await spawnServe(join(dir, 'data'), { env, port: Number(new URL(base).port) });
+    // A figure for docs/reliability.md, not an assertion.
+    console.log(`[figure] restart: serving again ${Date.now() - restartAt} ms after the kill`);
     const restored = (await api(base, 'GET', '/api/v1/channels/r1')).json;
     expect(restored.state).toBe('idle');
 
@@ -59,8 +62,10 @@ describe('restart during a live channel', () => {
     }
 
     // A new publisher continues the channel after a discontinuity, with new numbers only.
+    const returnAt = Date.now();
     pub = publish(restored.ingest.rtmp, { seconds: 120 });
     await waitChannel(base, 'r1', (c) => c.state === 'live');
+    console.log(`[figure] restart: live again ${Date.now() - returnAt} ms after the publisher's return`);
     const segCount = (before.match(/#EXTINF/g) ?? []).length;
     const text = await waitSegments(base, 'r1', 'v240', segCount + 2);
     expect(text).toMatch(/#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="init-\d+\.mp4"/);
