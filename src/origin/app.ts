@@ -1,5 +1,5 @@
 /** Builds the fastify app from its dependencies; no I/O of its own, so tests use inject(). */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Catalog } from '../catalog/catalog.js';
 import type { IngestService } from '../ingest/index.js';
@@ -14,8 +14,9 @@ import { cacheControl, errorCacheKind } from './cache-policy.js';
 import { registerCors } from './cors.js';
 import { Metrics } from './metrics.js';
 import { HotObjectCache, type HotCacheOptions } from './hot-cache.js';
-import { ResponseMemo, type MemoOptions } from './response-memo.js';
+import { ResponseMemo, type MemoOptions, type RequestShape } from './response-memo.js';
 import { shieldCheck } from './shield.js';
+import { installFastFront } from './fast-front.js';
 import type { SigningKey } from './signed-urls.js';
 import { registerApiRoutes } from './routes/api.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -52,6 +53,8 @@ const DEFAULT_MEMO: MemoOptions = { maxBytes: 32 * 1024 * 1024, maxObjectBytes: 
 
 const DEFAULT_HOT_CACHE: HotCacheOptions = { maxBytes: 256 * 1024 * 1024, maxObjectBytes: 16 * 1024 * 1024, loadTimeoutMs: 10_000, negativeTtlMs: 2000 };
 
+interface Route { kind: string; title?: string; rendition?: string }
+
 function routeKind(url: string): string {
   if (url.startsWith('/api/')) return 'api';
   if (/\.m3u8(\?|$)/.test(url)) return 'hls-playlist';
@@ -86,20 +89,21 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   const transport = deps.transport ?? { kind: 'http1' };
   const metrics = new Metrics();
 
+  /** What metrics and demand need of a URL (the fast path works it out once per remembered answer). */
+  const classify = (url: string): Route => {
+    const m = PLAYBACK_RE.exec(url);
+    return { kind: routeKind(url), title: m?.[1], rendition: m?.[2] };
+  };
   /** Every answer, from the full pipeline or the fast path: request metrics and playback demand. */
-  const served = (req: IncomingMessage, status: number, bytes: number, seconds: number): void => {
-    const url = req.url ?? '';
-    const kind = routeKind(url);
-    metrics.request(kind, status, bytes);
-    metrics.observe(kind, seconds);
+  const served = (req: RequestShape, status: number, bytes: number, seconds: number, known?: unknown): void => {
+    const route = (known as Route | undefined) ?? classify(req.url ?? '');
+    metrics.request(route.kind, status, bytes);
+    metrics.observe(route.kind, seconds);
     // Demand, as viewers make it: a push's own requests (through an edge or in process) do not count.
-    if (deps.onPlayback && status < 400 && req.method === 'GET' && !req.headers['x-cascade-push']) {
-      const m = PLAYBACK_RE.exec(url);
-      if (m) deps.onPlayback(m[1], m[2]);
-    }
+    if (deps.onPlayback && route.title && status < 400 && req.method === 'GET' && !req.headers['x-cascade-push']) deps.onPlayback(route.title, route.rendition);
   };
   const memoOpts = deps.memo ?? DEFAULT_MEMO;
-  const memo = transport.kind === 'http1' && memoOpts.maxBytes > 0 ? new ResponseMemo(memoOpts, served, shieldCheck(deps.shieldSecret)) : undefined;
+  const memo = transport.kind === 'http1' && memoOpts.maxBytes > 0 ? new ResponseMemo(memoOpts, served, shieldCheck(deps.shieldSecret), classify) : undefined;
   if (memo) {
     metrics.gauge('cascade_fast_path_bytes', () => memo.bytes);
     metrics.gauge('cascade_fast_path_hits_total', () => memo.hits);
@@ -139,6 +143,11 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   if ('headersTimeout' in app.server) (app.server as { headersTimeout: number }).headersTimeout = 30_000;
   // fastify sets these on servers it creates, not on one from serverFactory.
   if (memo) Object.assign(app.server, { keepAliveTimeout: 65_000, requestTimeout: 0 });
+  // Plain GETs of remembered answers are written before node:http parses them (fast-front.ts).
+  if (memo) {
+    const front = installFastFront(app.server as unknown as HttpServer, memo);
+    app.addHook('preClose', async () => front.closeIdle());
+  }
   const now = deps.now ?? (() => new Date());
 
   app.addHook('onResponse', async (req, reply) => {

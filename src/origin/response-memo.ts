@@ -16,17 +16,32 @@
  * decide what is eligible (`allow`); deleted or pruned versions are dropped (`dropPrefix`), and an
  * answer rendered before such a drop is not remembered after it (`epoch`).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { LruCache } from '../shared/lru-cache.js';
 import { SHIELD_HEADER } from './shield.js';
 
 export interface MemoOptions { maxBytes: number; maxObjectBytes: number }
 
-/** headers: flat [name, value, name, value…], as writeHead takes them. */
-interface Entry { headers: string[]; body: Buffer }
+/**
+ * headers: flat [name, value, name, value…], as writeHead takes them; head: the same as an HTTP/1.1
+ * status line and header block without Date and connection headers (src/origin/fast-front.ts).
+ */
+export interface MemoEntry {
+  headers: string[];
+  head: Buffer;
+  body: Buffer;
+  /** What the metrics need to know of the URL, worked out once (`classify`). */
+  route: unknown;
+  /** head + Date/connection lines + body, as last written (rebuilt when the second changes). */
+  wire?: Buffer;
+  wireSec?: number;
+}
+
+/** What the fast path reads of a request (an IncomingMessage, or fast-front.ts's own parse). */
+export interface RequestShape { url?: string; method?: string; headers: IncomingHttpHeaders }
 
 /** Called for every response the fast path sends, for metrics and demand (as the full pipeline's onResponse). */
-export type MemoServed = (req: IncomingMessage, status: number, bytes: number, seconds: number) => void;
+export type MemoServed = (req: RequestShape, status: number, bytes: number, seconds: number, route?: unknown) => void;
 
 /** Set per response by Node or the pipeline, never replayed. */
 const HOP_OR_PER_RESPONSE = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -36,37 +51,45 @@ const ALLOWED = Symbol('cascade.memo.allowed');
 type Tagged = IncomingMessage & { [EPOCH]?: number; [ALLOWED]?: boolean };
 
 export class ResponseMemo {
-  private readonly entries: LruCache<string, Entry>;
+  private readonly entries: LruCache<string, MemoEntry>;
   private epoch = 0;
   hits = 0;
 
   constructor(
     private readonly opts: MemoOptions,
-    private readonly served: MemoServed,
+    readonly served: MemoServed,
     private readonly shieldOk?: (given: unknown) => boolean,
+    private readonly classify: (url: string) => unknown = () => undefined,
   ) {
-    this.entries = new LruCache({ maxEntries: 100_000, maxSize: opts.maxBytes, sizeOf: (e) => e.body.length + 200 });
+    // The body is held twice at most (as is and inside `wire`).
+    this.entries = new LruCache({ maxEntries: 100_000, maxSize: opts.maxBytes, sizeOf: (e) => 2 * e.body.length + 2 * e.head.length + 200 });
   }
 
-  private static key(req: IncomingMessage): string {
+  private static key(req: RequestShape): string {
     const h = req.headers;
     return `${req.url}\n${h['accept-encoding'] ?? ''}\n${h.origin ?? ''}\n${h['x-cascade-base-url'] ?? ''}`;
+  }
+
+  /** The remembered answer to `req`, if the fast path may give it (a GET without conditions or range, past the shield). */
+  lookup(req: RequestShape): MemoEntry | undefined {
+    if (req.method !== 'GET' || this.entries.size === 0) return undefined;
+    const h = req.headers;
+    if (h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return undefined;
+    if (this.shieldOk && !this.shieldOk(h[SHIELD_HEADER])) return undefined;
+    const e = this.entries.get(ResponseMemo.key(req));
+    if (e) this.hits++;
+    return e;
   }
 
   /** Answers `req` from memory when it can; false: the full pipeline must answer it. */
   serve(req: IncomingMessage, res: ServerResponse): boolean {
     (req as Tagged)[EPOCH] = this.epoch;
-    if (req.method !== 'GET' || this.entries.size === 0) return false;
-    const h = req.headers;
-    if (h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) return false;
-    if (this.shieldOk && !this.shieldOk(h[SHIELD_HEADER])) return false;
-    const e = this.entries.get(ResponseMemo.key(req));
+    const e = this.lookup(req);
     if (!e) return false;
     const started = performance.now();
-    this.hits++;
     res.writeHead(200, e.headers);
     res.end(e.body);
-    this.served(req, 200, e.body.length, (performance.now() - started) / 1000);
+    this.served(req, 200, e.body.length, (performance.now() - started) / 1000, e.route);
     return true;
   }
 
@@ -87,7 +110,9 @@ export class ResponseMemo {
       list.push(k, Array.isArray(v) ? v.join(', ') : String(v));
     }
     list.push('content-length', String(body.length));
-    this.entries.set(ResponseMemo.key(req), { headers: list, body });
+    let head = 'HTTP/1.1 200 OK\r\n';
+    for (let i = 0; i < list.length; i += 2) head += `${list[i]}: ${list[i + 1]}\r\n`;
+    this.entries.set(ResponseMemo.key(req), { headers: list, head: Buffer.from(head, 'latin1'), body, route: this.classify(req.url ?? '') });
   }
 
   /** Forgets every answer under a URL prefix (a deleted or pruned version). */

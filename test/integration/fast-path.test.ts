@@ -5,6 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -135,3 +136,68 @@ it('a deleted title is not served from memory', async () => {
   expect(r.status).toBe(404);
   expect(JSON.parse(r.body.toString()).error.code).toBe('TITLE_NOT_FOUND');
 });
+
+/** Writes `bytes` on a fresh connection and collects what comes back until the server closes it or `ms` pass. */
+const exchange = (bytes: string | Buffer[], ms = 1500): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const u = new URL(t.url);
+    let got = '';
+    const sock = connect(Number(u.port), u.hostname, async () => {
+      for (const b of Array.isArray(bytes) ? bytes : [Buffer.from(bytes, 'latin1')]) {
+        sock.write(b);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    sock.on('error', reject);
+    sock.on('close', () => resolve(got));
+    setTimeout(() => sock.end(), ms);
+  });
+const statuses = (text: string): number[] => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+
+it('at the connection: pipelined hits and a miss after them are all answered in order, with the right bodies', async () => {
+  // Prime the memo (a new version, since an earlier test deleted the first).
+  title = await publishTitle(t.url, 'fp2', await makeMaster(join(media, 'm2.mp4'), { seconds: 2, size: '320x180' }));
+  const path = `/vod/fp2/${title.version}/master.m3u8`;
+  const body = (await raw(path)).body.toString('latin1');
+  await raw(path);
+  const get = (p: string, extra = ''): string => `GET ${p} HTTP/1.1\r\nHost: x\r\nX-Cascade-Shield: ${SHIELD}\r\n${extra}\r\n`;
+  const before = await hits();
+  const text = await exchange(get(path) + get(path) + `HEAD ${path} HTTP/1.1\r\nHost: x\r\nX-Cascade-Shield: ${SHIELD}\r\n\r\n` + get('/healthz'));
+  expect(statuses(text)).toEqual([200, 200, 200, 200]);
+  expect(text.split(body).length - 1).toBe(2); // the HEAD has no body
+  expect(await hits()).toBeGreaterThanOrEqual(before + 2);
+  // A head split over two writes still gets its answer (from node:http).
+  expect(statuses(await exchange([Buffer.from(`GET ${path} HTTP/1.1\r\nHo`), Buffer.from(`st: x\r\nX-Cascade-Shield: ${SHIELD}\r\n\r\n`)]))).toEqual([200]);
+});
+
+it('at the connection: requests outside the plain subset go to node:http, which frames them itself', async () => {
+  const path = `/vod/fp2/${title.version}/master.m3u8`;
+  const base = `GET ${path} HTTP/1.1\r\nHost: x\r\nX-Cascade-Shield: ${SHIELD}\r\n`;
+  // A body on a GET (Transfer-Encoding): Node reads the chunked body, then answers the next request.
+  expect(statuses(await exchange(`${base}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n${base}\r\n`))).toEqual([200, 200]);
+  // An obs-fold line and a duplicate Content-Length are Node's to refuse.
+  expect(statuses(await exchange(`${base}X-Folded: a\r\n  b\r\n\r\n`))[0]).toBe(400);
+  expect(statuses(await exchange(`${base}Content-Length: 1\r\nContent-Length: 2\r\n\r\nx`))[0]).toBe(400);
+  // Connection: close is Node's to honour (the answer says so).
+  const closed = await exchange(`${base}Connection: close\r\n\r\n`, 3000);
+  expect(statuses(closed)).toEqual([200]);
+  expect(closed).toMatch(/\r\nconnection: close\r\n/i);
+  // Two Origin headers: not the fast path's to decide.
+  expect(statuses(await exchange(`${base}Origin: https://player.example\r\nOrigin: https://other.example\r\n\r\n`))[0]).toBe(200);
+});
+
+it('closing the server ends the idle connections the fast path holds (drain does not wait for their keep-alive)', async () => {
+  const path = `/vod/fp2/${title.version}/master.m3u8`;
+  const u = new URL(t.url);
+  const sock = connect(Number(u.port), u.hostname);
+  let got = '';
+  sock.on('data', (d) => (got += d.toString('latin1')));
+  const closed = new Promise<void>((r) => sock.once('close', () => r()));
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Cascade-Shield: ${SHIELD}\r\n\r\n`);
+  for (let i = 0; i < 50 && !got.includes('#EXTM3U'); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(statuses(got)).toEqual([200]);
+  // The connection is idle and open (keep-alive 65 s); the server's close must not wait for it.
+  await t.stop();
+  await closed;
+}, 20_000);
