@@ -9,9 +9,9 @@
  * This is deliberately not an HTTP server. It answers only a strict subset and hands the
  * connection, with every byte it has read and not answered, to Node's HTTP server for good at the
  * first request outside it, so message framing is never decided by two parsers:
- * - the request head must be complete in what arrived (a partial head goes to Node, with its
- *   header timeout), at most 8 KiB, `GET <origin-form target> HTTP/1.1`, header names tokens,
- *   values without control characters, no obs-fold;
+ * - the request head, at most 8 KiB, is `GET <origin-form target> HTTP/1.1` with token header
+ *   names, values without control characters and no obs-fold (a head cut by the transport is
+ *   waited for, as long as Node's header timeout);
  * - no header that frames a body or changes the exchange (Content-Length, Transfer-Encoding,
  *   Expect, Upgrade, Connection other than keep-alive, Range, conditionals), no duplicate of a
  *   header the answer depends on, and a Host;
@@ -23,6 +23,7 @@ import type { Socket } from 'node:net';
 import type { MemoEntry, ResponseMemo } from './response-memo.js';
 
 const MAX_HEAD = 8 * 1024;
+const GET = Buffer.from('GET ');
 const REQUEST_LINE = /^GET (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -110,11 +111,38 @@ export function installFastFront(server: Server, memo: ResponseMemo): FastFront 
     let answered = false;
     const firstWait = server.headersTimeout > 0 ? server.headersTimeout : server.keepAliveTimeout;
     if (firstWait > 0) socket.setTimeout(firstWait, () => socket.destroy());
+    // Pipelined requests beyond what the client reads wait here: no answer is written while the
+    // socket's buffer is over its high-water mark (a client that sends and never reads costs one
+    // buffer, not one answer per request it sent).
+    let backlog: Buffer | undefined;
+    let clientEnded = false;
+    let waitingHead = false;
     const listeners = {
       data: (chunk: Buffer): void => {
-        let buf = chunk;
+        let buf = backlog ? Buffer.concat([backlog, chunk]) : chunk;
+        backlog = undefined;
         while (buf.length > 0) {
+          if (socket.writableNeedDrain) {
+            backlog = buf;
+            socket.pause();
+            socket.once('drain', () => {
+              socket.resume();
+              listeners.data(Buffer.alloc(0));
+            });
+            return;
+          }
           const end = buf.indexOf('\r\n\r\n');
+          if (end < 0 && buf.length < MAX_HEAD && buf.subarray(0, 4).equals(GET.subarray(0, Math.min(4, buf.length)))) {
+            // The rest of a head cut by the transport: wait for it, no longer than Node would.
+            backlog = buf;
+            if (server.headersTimeout > 0) socket.setTimeout(server.headersTimeout);
+            waitingHead = true;
+            return;
+          }
+          if (waitingHead) {
+            waitingHead = false;
+            socket.setTimeout(server.keepAliveTimeout);
+          }
           const req = end >= 0 ? parseHead(buf, end) : undefined;
           const entry = req ? memo.lookup({ url: req.url, method: 'GET', headers: req.headers }) : undefined;
           if (!req || !entry) return handOver(socket, buf, listeners);
@@ -127,13 +155,15 @@ export function installFastFront(server: Server, memo: ResponseMemo): FastFront 
           memo.served({ url: req.url, method: 'GET', headers: req.headers }, 200, entry.body.length, (performance.now() - started) / 1000, entry.route);
           buf = buf.subarray(end + 4);
         }
+        if (clientEnded) socket.end();
       },
       error: (): void => {
         socket.destroy();
       },
       // The client is done sending (HTTP servers allow half-open sockets): every answer is written.
       end: (): void => {
-        socket.end();
+        clientEnded = true;
+        if (!backlog || waitingHead) socket.end();
       },
     };
     socket.on('data', listeners.data);

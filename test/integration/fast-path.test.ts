@@ -187,6 +187,37 @@ it('at the connection: requests outside the plain subset go to node:http, which 
   expect(statuses(await exchange(`${base}Origin: https://player.example\r\nOrigin: https://other.example\r\n\r\n`))[0]).toBe(200);
 });
 
+it('at the connection: a client that pipelines and does not read is answered only as fast as it reads', async () => {
+  const path = `/vod/fp2/${title.version}/master.m3u8`;
+  await raw(path);
+  const u = new URL(t.url);
+  const n = 20_000;
+  const sock = connect(Number(u.port), u.hostname);
+  sock.pause(); // not reading
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  const before = await hits();
+  sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Cascade-Shield: ${SHIELD}\r\n\r\n`.repeat(n));
+  await new Promise((r) => setTimeout(r, 1000));
+  // The answers (≈ 7 MB) did not all go out: the server waits for the client to read.
+  const held = (await hits()) - before;
+  expect(held).toBeLessThan(n);
+  let got = 0;
+  let tail = '';
+  await new Promise<void>((resolve) => {
+    sock.on('data', (d: Buffer) => {
+      const text = tail + d.toString('latin1');
+      got += text.split('HTTP/1.1 200 OK').length - 1;
+      // Keep less than one status line, so a line cut by the chunking is counted once.
+      tail = text.slice(-('HTTP/1.1 200 OK'.length - 1));
+      if (got >= n) resolve();
+    });
+    sock.resume();
+  });
+  expect(got).toBe(n);
+  expect((await hits()) - before).toBe(n);
+  sock.destroy();
+}, 30_000);
+
 it('closing the server ends the idle connections the fast path holds (drain does not wait for their keep-alive)', async () => {
   const path = `/vod/fp2/${title.version}/master.m3u8`;
   const u = new URL(t.url);
