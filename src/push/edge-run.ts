@@ -5,7 +5,7 @@
 import PQueue from 'p-queue';
 import type { Logger } from '../shared/logger.js';
 import { sleep } from '../shared/sleep.js';
-import { EdgeError, type Edge } from './edge.js';
+import { backoffMs, EdgeError, type Edge } from './edge.js';
 import type { PushObject } from './planner.js';
 import type { EdgeProgress, PushPlan, PushStore } from './push-store.js';
 import { RateLimiter } from './rate-limit.js';
@@ -74,7 +74,7 @@ export async function runEdge(env: EdgeRunEnv, pushId: string, plan: PushPlan, e
     if (stopped()) return finished();
     const e = err instanceof EdgeError ? err : new EdgeError('EDGE_UNREACHABLE', (err as Error).message, true);
     if (e.retryable && attempt < env.maxAttempts) {
-      const backoff = env.retryBaseMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
+      const backoff = backoffMs(env.retryBaseMs, attempt);
       void sleep(backoff, signal).then(() => start(o, attempt + 1), () => finished());
       return;
     }

@@ -56,6 +56,9 @@ export interface Edge {
 
 export const retryableStatus = (s: number): boolean => s >= 500 || s === 408 || s === 429;
 
+/** Back-off before attempt n+1: base × 2^(n-1), ± 20 % so that edges' retries do not line up. */
+export const backoffMs = (baseMs: number, attempt: number): number => baseMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
+
 /** Whether a response came from the edge's cache. */
 export function isCacheHit(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, edge: Pick<HttpCacheEdgeConfig, 'hitHeader' | 'hitPattern'>): boolean {
   const get = (h: string): string | undefined => {

@@ -1,6 +1,6 @@
 /**
- * Pre-positioning: plans, schedules and runs pushes of titles to the configured edges, and purges
- * edges when titles change. A push:
+ * Pre-positioning: plans (plan-builder.ts), schedules and runs (edge-run.ts) pushes of titles to the
+ * configured edges, and has them purged when titles change (purger.ts). A push:
  *   1. at `at`, selects titles (explicit, top N by demand, upcoming releases) and walks their
  *      manifests as the origin serves them (walk.ts) → ordered objects within the budget (planner.ts);
  *      the plan is frozen on disk;
@@ -17,19 +17,19 @@ import { readFile } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import type { Catalog, Invalidation } from '../catalog/catalog.js';
 import type { EdgeConfig } from '../config.js';
-import { playbackPaths, type TitleTimeline } from '../packager/index.js';
+import type { TitleTimeline } from '../packager/index.js';
 import { createError, type ErrorCode } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { writeFileAtomic } from '../shared/fs-util.js';
 import { Demand } from './demand.js';
-import { EdgeError, type Edge, type OriginFetch } from './edge.js';
+import type { Edge, OriginFetch } from './edge.js';
 import { HttpCacheEdge } from './http-edge.js';
 import { S3Edge } from './s3-edge.js';
 import { EdgeWorker, WorkerHttpEdge, workerAvailable } from './edge-worker.js';
-import { applyBudget, orderObjects, selectTitles, type TitleObjects, type TitleSummary } from './planner.js';
+import { buildPlan } from './plan-builder.js';
+import { Purger, type PurgeResult } from './purger.js';
 import { isEnded, PushStore, tally, type PushPlan, type PushRecord, type PushRequest } from './push-store.js';
-import { walkTitle } from './walk.js';
 import { runEdge, type EdgeRunEnv } from './edge-run.js';
 import { sleep } from '../shared/sleep.js';
 
@@ -69,8 +69,7 @@ export class PushService {
   private ticker?: NodeJS.Timeout;
   private demandTimer?: NodeJS.Timeout;
   private closed = false;
-  /** Background purges, awaited on close. */
-  private readonly purges = new Set<Promise<unknown>>();
+  private readonly purger: Purger;
   private readonly demandFile: string;
   private readonly worker?: EdgeWorker;
 
@@ -91,6 +90,7 @@ export class PushService {
     const httpEdges = opts.edges.filter((e) => e.kind === 'http-cache');
     this.worker = httpEdges.length && workerAvailable() ? new EdgeWorker(httpEdges) : undefined;
     for (const e of opts.edges) this.edges.set(e.name, e.kind === 's3' ? new S3Edge(e, origin) : this.worker ? new WorkerHttpEdge(e, this.worker) : new HttpCacheEdge(e));
+    this.purger = new Purger(this.edges.values(), { timeoutMs: opts.timeoutMs, maxAttempts: opts.maxAttempts, retryBaseMs: opts.retryBaseMs ?? 500 }, log);
     catalog.onInvalidate((i) => this.invalidate(i));
   }
 
@@ -159,57 +159,8 @@ export class PushService {
   /** What a push would send where (a dry run; also the plan a push freezes when it starts). */
   async plan(req: PushRequest): Promise<PushPlan> {
     const edges = this.edgesOf(req.edges);
-    const now = this.now();
-    const summaries: TitleSummary[] = [];
-    const timelines = new Map<string, TitleTimeline>();
-    // Two small reads per title (pointer, release); on an object store with thousands of titles they
-    // go 16 at a time, not one after the other.
-    const reads = new PQueue({ concurrency: 16 });
-    await reads.addAll(
-      (await this.catalog.listIds()).map((id) => async () => {
-        const [t, releaseAt] = await Promise.all([this.catalog.currentTimeline(id), this.catalog.release(id)]);
-        if (!t) return;
-        timelines.set(id, t);
-        summaries.push({ id, version: t.version, releaseAt, demand: this.demand.title(id, now.getTime()) });
-      }),
-    );
-    summaries.sort((x, y) => x.id.localeCompare(y.id));
-    const missing = (req.titles ?? []).filter((id) => !timelines.has(id));
-    if (missing.length) throw createError('TITLE_NOT_FOUND', `not ready to push (no published version): ${missing.join(', ')}`);
-    const selected = selectTitles(summaries, req, now);
-    const walked: TitleObjects[] = [];
-    for (const title of selected) {
-      const t = timelines.get(title.id)!;
-      const query = this.playbackQuery(title.id);
-      const w = await walkTitle(
-        {
-          text: async (path) => {
-            const r = await this.origin('GET', query ? `${path}?${query}` : path);
-            if (r.status !== 200) throw createError('PUSH_ORIGIN_FAILED', `GET ${path} on the origin answered ${r.status}`);
-            return r.body.toString('utf8');
-          },
-          size: async (path) => {
-            const r = await this.origin('HEAD', query ? `${path}?${query}` : path);
-            if (r.status !== 200) throw createError('PUSH_ORIGIN_FAILED', `HEAD ${path} on the origin answered ${r.status}`);
-            return Number(r.headers['content-length'] ?? 0);
-          },
-        },
-        t,
-        this.opts.cdnBaseUrls,
-      );
-      walked.push({ title, objects: w.objects, renditions: w.renditions, renditionDemand: this.demand.renditionsOf(title.id, now.getTime()) });
-    }
-    const budget = applyBudget(orderObjects(walked, this.opts.headSec), req.budgetBytesPerEdge);
-    return {
-      titles: selected.map((t) => ({ id: t.id, version: t.version, reason: t.reason, demand: Math.round(t.demand * 100) / 100, ...(t.releaseAt ? { releaseAt: t.releaseAt } : {}) })),
-      ...(req.budgetBytesPerEdge !== undefined ? { budgetBytesPerEdge: req.budgetBytesPerEdge } : {}),
-      objects: budget.objects,
-      bytes: budget.bytes,
-      edges: edges.map((e) => ({ name: e.config.name, kind: e.config.kind, objects: budget.objects.length, bytes: budget.bytes })),
-      leftOut: budget.leftOut,
-      objectsLeftOut: budget.objectsLeftOut,
-      bytesLeftOut: budget.bytesLeftOut,
-    };
+    const { catalog, origin, demand, playbackQuery } = this;
+    return buildPlan({ catalog, origin, demand, playbackQuery, cdnBaseUrls: this.opts.cdnBaseUrls, headSec: this.opts.headSec }, req, edges, this.now());
   }
 
   // ---------------------------------------------------------------- API
@@ -393,55 +344,16 @@ export class PushService {
 
   // ---------------------------------------------------------------- invalidation
 
-  /** Every URL path of a title version that an edge may hold. */
-  static pathsOf(t: TitleTimeline): string[] {
-    const dir = `/vod/${t.titleId}/${t.version}`;
-    const paths = [`${dir}/${playbackPaths.multivariant}`, `${dir}/${playbackPaths.mpd}`];
-    for (const r of t.renditions) {
-      paths.push(`${dir}/${playbackPaths.mediaPlaylist(r.id)}`, `${dir}/${r.id}/${playbackPaths.init}`);
-      for (const s of r.segments) paths.push(`${dir}/${r.id}/${playbackPaths.segment(s.number)}`);
-    }
-    return paths;
-  }
-
   /** Purges a title's objects (given versions, or every stored one) from every edge. */
-  async purge(titleId: string, versions: TitleTimeline[], aliases: boolean, signal = new AbortController().signal): Promise<Array<{ name: string; purged: number; error?: { code: string; message: string } }>> {
-    const results = [];
-    for (const edge of this.edges.values()) {
-      let purged = 0;
-      let error: { code: string; message: string } | undefined;
-      try {
-        const ctx = { signal, timeoutMs: this.opts.timeoutMs };
-        // The unversioned URLs (short-lived redirects to the current version).
-        if (aliases) for (const alias of [playbackPaths.multivariant, playbackPaths.mpd]) purged += await this.withRetries(() => edge.purge([`/vod/${titleId}/${alias}`], `/vod/${titleId}/${alias}`, ctx), signal);
-        for (const t of versions) purged += await this.withRetries(() => edge.purge(PushService.pathsOf(t), `/vod/${titleId}/${t.version}/`, ctx), signal);
-      } catch (err) {
-        error = { code: (err as EdgeError).code ?? 'EDGE_UNREACHABLE', message: (err as Error).message };
-        this.log.warn({ edge: edge.config.name, titleId, error }, 'purge failed');
-      }
-      results.push({ name: edge.config.name, purged, ...(error ? { error } : {}) });
-    }
-    return results;
+  purge(titleId: string, versions: TitleTimeline[], aliases: boolean): Promise<PurgeResult[]> {
+    return this.purger.purge(titleId, versions, aliases);
   }
 
-  private async withRetries<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!(err instanceof EdgeError) || !err.retryable || attempt >= this.opts.maxAttempts || signal.aborted) throw err;
-        await sleep((this.opts.retryBaseMs ?? 500) * 2 ** (attempt - 1), signal);
-      }
-    }
-  }
-
-  /** Catalog changes: purge in the background (a delete must not wait for every edge). */
+  /** Catalog changes: the edges are purged in the background, and a deleted title's demand forgotten. */
   private invalidate(i: Invalidation): void {
     if (this.closed || this.edges.size === 0) return;
     if (i.deleted) this.demand.forget(i.titleId);
-    const p = this.purge(i.titleId, i.versions, i.aliasChanged).then((res) => this.log.info({ titleId: i.titleId, versions: i.versions.map((v) => v.version), edges: res }, 'edges purged'));
-    this.purges.add(p);
-    void p.finally(() => this.purges.delete(p));
+    this.purger.invalidated(i);
   }
 
   async close(): Promise<void> {
@@ -452,7 +364,7 @@ export class PushService {
     for (const ctl of this.running.values()) ctl.abort(new Error('server closing'));
     this.queue.clear();
     await Promise.race([this.queue.onIdle(), sleep(5000)]);
-    await Promise.allSettled([...this.purges]);
+    await this.purger.close();
     await this.saveDemand();
     for (const e of this.edges.values()) e.close();
     await this.worker?.close();
