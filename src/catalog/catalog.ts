@@ -8,10 +8,10 @@
  */
 import type { TitleTimeline } from '../packager/index.js';
 import type { Logger } from '../shared/logger.js';
-import { ObjectNotFoundError, type ObjectStore } from '../storage/index.js';
+import { ObjectNotFoundError, StorageError, type ObjectStore } from '../storage/index.js';
 import { LruCache } from '../shared/lru-cache.js';
 import { SingleFlight } from '../shared/single-flight.js';
-import { createError, isCascadeError } from '../shared/errors.js';
+import { createError } from '../shared/errors.js';
 
 export interface CurrentPointer { version: string; publishedAt: string }
 
@@ -124,8 +124,9 @@ export class Catalog {
         this.debris.add(prefix);
         this.log.error({ err: e, id, version }, 'cleanup of a failed publish failed; retried later');
       });
-      if (isCascadeError(err) || (err as Error)?.name === 'AbortError') throw err;
-      throw createError('STORAGE_ERROR', `storing title ${id} failed (nothing was published): ${(err as Error)?.message ?? String(err)}`);
+      // The object store failed: say so. Anything else (a full local disk, a cancel) keeps its own code.
+      if (err instanceof StorageError) throw createError('STORAGE_ERROR', `storing title ${id} failed (nothing was published): ${err.message}`);
+      throw err;
     }
   }
 

@@ -31,7 +31,7 @@ export class FlvClock {
   /** The timestamp to hand to ffmpeg for a tag the publisher stamped `ts`, and the jump if it was one. */
   map(type: number, ts: number): { ts: number; jump?: ClockJump } {
     // Script data (onMetaData) carries whatever time the publisher put there: it follows the media.
-    if (type !== AUDIO && type !== VIDEO) return { ts: Math.max(0, this.newest === -Infinity ? 0 : this.newest) };
+    if (type !== AUDIO && type !== VIDEO) return { ts: Math.max(0, this.newest) };
     let out = ts + this.offset;
     let jump: ClockJump | undefined;
     const prev = this.last.get(type);
